@@ -1,0 +1,1 @@
+namespace ScriptFtp; internal static class Program { public static int Main(string[] a) => 0; }
