@@ -1,0 +1,1063 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace ScriptFtp;
+
+// The protocol core: values in, values out. Nothing in this file touches a socket, a file or a clock;
+// the shell (Connection.cs) performs the effects that handlers describe and feeds results back.
+
+/// <summary>One parsed control-channel command: an upper-cased verb and its raw argument.</summary>
+/// <param name="Verb">The verb, upper case (e.g. <c>RETR</c>).</param>
+/// <param name="Argument">Everything after the first space, unmodified (may be empty).</param>
+public sealed record Request(string Verb, string Argument)
+{
+    /// <summary>True when the command had an argument.</summary>
+    public bool HasArgument => Argument.Length > 0;
+
+    /// <summary>The command as it may be logged: a password never appears.</summary>
+    public override string ToString() => Verb switch
+    {
+        "PASS" => "PASS ****",
+        "ADDUSER" => $"ADDUSER {Argument.Split(' ', 2)[0]} ****",
+        "SITE" when Argument.StartsWith("ADDUSER", StringComparison.OrdinalIgnoreCase) => $"SITE ADDUSER {SplitFirst(Argument).Tail.Split(' ', 2)[0]} ****",
+        _ => HasArgument ? $"{Verb} {Argument}" : Verb,
+    };
+
+    /// <summary>Parses one control line (without its line ending). Returns null for a blank line.</summary>
+    public static Request? Parse(string line)
+    {
+        var trimmed = line.TrimStart(' ');
+        if (trimmed.Length == 0) return null;
+        var (verb, rest) = SplitFirst(trimmed);
+        return new Request(verb.ToUpperInvariant(), rest);
+    }
+
+    internal static (string Head, string Tail) SplitFirst(string text)
+    {
+        var space = text.IndexOf(' ');
+        return space < 0 ? (text, "") : (text[..space], text[(space + 1)..]);
+    }
+}
+
+/// <summary>Splits the control stream into lines: CRLF or bare LF, Telnet commands removed, length capped.</summary>
+public static class LineFramer
+{
+    private const byte Iac = 255;
+
+    /// <summary>The result of scanning a buffer.</summary>
+    /// <param name="Consumed">Bytes of the buffer used up (by a line, or by an overlong fragment being discarded).</param>
+    /// <param name="Line">The decoded line, or null when no complete line is there yet.</param>
+    /// <param name="TooLong">The line exceeded the limit; its bytes are being discarded.</param>
+    public readonly record struct Frame(int Consumed, string? Line, bool TooLong);
+
+    /// <summary>Finds the first complete line in <paramref name="buffer"/>.</summary>
+    public static Frame Next(ReadOnlySpan<byte> buffer, int maxLength)
+    {
+        var lf = buffer.IndexOf((byte)'\n');
+        if (lf < 0)
+            // An IAC at the very end may be half a Telnet sequence: wait for the rest, unless the line is already too long.
+            return buffer.Length > maxLength ? new Frame(buffer.Length, null, true) : new Frame(0, null, false);
+        if (lf > maxLength) return new Frame(lf + 1, null, true);
+        var raw = buffer[..lf];
+        if (raw.Length > 0 && raw[^1] == (byte)'\r') raw = raw[..^1];
+        return new Frame(lf + 1, Decode(StripTelnet(raw)), false);
+    }
+
+    private static byte[] StripTelnet(ReadOnlySpan<byte> raw)
+    {
+        if (raw.IndexOf(Iac) < 0) return raw.ToArray();
+        var output = new List<byte>(raw.Length);
+        for (var i = 0; i < raw.Length; i++)
+        {
+            if (raw[i] != Iac) { output.Add(raw[i]); continue; }
+            if (i + 1 >= raw.Length) break;
+            var command = raw[i + 1];
+            if (command == Iac) { output.Add(Iac); i++; }
+            else if (command is >= 251 and <= 254) i += 2; // WILL/WONT/DO/DONT carry an option byte
+            else i++; // IP, DM, AO, … are single-byte commands: drop them
+        }
+        return output.ToArray();
+    }
+
+    private static string Decode(byte[] bytes)
+    {
+        try { return StrictUtf8.GetString(bytes); }
+        // Old clients send names in a legacy code page; Latin-1 maps every byte so the name round-trips.
+        catch (DecoderFallbackException) { return Encoding.Latin1.GetString(bytes); }
+    }
+
+    private static readonly UTF8Encoding StrictUtf8 = new(false, true);
+}
+
+/// <summary>A reply: a three-digit code and one or more lines of text.</summary>
+public sealed record Reply(int Code, ImmutableArray<string> Lines)
+{
+    /// <summary>A single-line reply.</summary>
+    public Reply(int code, string text) : this(code, [text]) { }
+
+    /// <summary>True for 1xx replies, which announce that another reply follows.</summary>
+    public bool IsPreliminary => Code is >= 100 and < 200;
+
+    /// <summary>True for 2xx and 3xx replies.</summary>
+    public bool IsSuccess => Code is >= 200 and < 400;
+
+    /// <summary>Formats the reply per RFC 959: single line <c>ddd text</c>, or <c>ddd-</c> first line, indented body, <c>ddd </c> last line.</summary>
+    public string Format()
+    {
+        if (Lines.Length <= 1) return $"{Code} {(Lines.IsEmpty ? "" : Lines[0])}\r\n";
+        var text = new StringBuilder();
+        text.Append(Code).Append('-').Append(Lines[0]).Append("\r\n");
+        for (var i = 1; i < Lines.Length - 1; i++)
+        {
+            var line = Lines[i];
+            // A body line that starts with digits could be mistaken for the closing line: indent it.
+            text.Append(line.Length > 0 && char.IsDigit(line[0]) ? " " + line : line).Append("\r\n");
+        }
+        text.Append(Code).Append(' ').Append(Lines[^1]).Append("\r\n");
+        return text.ToString();
+    }
+
+    /// <summary>The reply to a command that needs a login first.</summary>
+    public static readonly Reply NotLoggedIn = new(530, "Please login with USER and PASS.");
+    /// <summary>The reply to a command sent out of order.</summary>
+    public static readonly Reply BadSequence = new(503, "Bad sequence of commands.");
+    /// <summary>The reply to a command whose argument is missing or malformed.</summary>
+    public static Reply Syntax(string usage) => new(501, $"Syntax error in parameters or arguments. Usage: {usage}");
+    /// <summary>The reply to an action refused on a file.</summary>
+    public static Reply FileUnavailable(string why) => new(550, why);
+    /// <summary>The reply to a command only administrators may run.</summary>
+    public static readonly Reply AdminOnly = new(550, "Permission denied: administrators only.");
+    /// <summary>The reply to a write by a read-only user.</summary>
+    public static readonly Reply ReadOnlyUser = new(550, "Permission denied: your account is read-only.");
+    /// <summary>The reply to an unknown verb.</summary>
+    public static Reply Unknown(string verb) => new(500, $"Unknown command \"{Sanitize(verb)}\".");
+    /// <summary>The reply when no data connection could be made.</summary>
+    public static readonly Reply CantOpenData = new(425, "Can't open data connection.");
+    /// <summary>Closing reply for a successful transfer.</summary>
+    public static readonly Reply TransferComplete = new(226, "Transfer complete.");
+    /// <summary>Closing reply for a transfer cut short by ABOR or a broken data connection.</summary>
+    public static readonly Reply TransferAborted = new(426, "Connection closed; transfer aborted.");
+    /// <summary>The answer to ABOR that stopped a running transfer.</summary>
+    public static readonly Reply AbortDone = new(226, "ABOR command successful.");
+    /// <summary>The answer to ABOR when nothing was running.</summary>
+    public static readonly Reply NothingToAbort = new(225, "No transfer to abort.");
+    /// <summary>Sent to sessions when the server shuts down or an admin ends them.</summary>
+    public static Reply Closing(string why) => new(421, why);
+
+    /// <summary>Keeps a client-supplied token printable and short before echoing it.</summary>
+    public static string Sanitize(string text)
+    {
+        var clean = new string(text.Where(c => !char.IsControl(c)).Take(64).ToArray());
+        return clean.Length < text.Length ? clean + "…" : clean;
+    }
+}
+
+/// <summary>Who may run a command.</summary>
+public enum Access
+{
+    /// <summary>Anyone, logged in or not.</summary>
+    Anyone,
+    /// <summary>Only a logged-in user.</summary>
+    LoggedIn,
+    /// <summary>Only a logged-in administrator.</summary>
+    Admin,
+}
+
+/// <summary>What must have come just before a command.</summary>
+public enum Sequence
+{
+    /// <summary>No ordering rule.</summary>
+    Any,
+    /// <summary>Only directly after USER (PASS).</summary>
+    AfterUser,
+    /// <summary>Only directly after RNFR (RNTO).</summary>
+    AfterRenameFrom,
+}
+
+/// <summary>Whether a command takes an argument.</summary>
+public enum Argument
+{
+    /// <summary>The argument may be given or not.</summary>
+    Optional,
+    /// <summary>The argument must be given; without it the reply is 501 with the usage line.</summary>
+    Required,
+    /// <summary>No argument is allowed.</summary>
+    None,
+}
+
+/// <summary>Handles one command: the session as it is and the request, to an outcome value.</summary>
+public delegate Outcome Handler(Context context, Session session, Request request);
+
+/// <summary>An entry of the dispatch table.</summary>
+/// <param name="Verb">The verb as it is listed (an alias maps to the same entry under another key).</param>
+/// <param name="Access">Who may run it.</param>
+/// <param name="Usage">The usage line shown by HELP and in 501 replies.</param>
+/// <param name="Help">One line of help text.</param>
+/// <param name="Handle">The handler.</param>
+public sealed record Command(string Verb, Access Access, string Usage, string Help, Handler Handle)
+{
+    /// <summary>The ordering rule checked before the handler runs.</summary>
+    public Sequence Sequence { get; init; } = Sequence.Any;
+    /// <summary>The argument rule checked before the handler runs.</summary>
+    public Argument Argument { get; init; } = Argument.Optional;
+    /// <summary>True for commands that change files: refused for read-only users.</summary>
+    public bool Writes { get; init; }
+    /// <summary>The entry this one overrides, when a plugin replaced a built-in.</summary>
+    public Command? Replaced { get; init; }
+    /// <summary>Where the entry came from: <c>built-in</c> or the plugin's file name.</summary>
+    public string Origin { get; init; } = "built-in";
+}
+
+/// <summary>The immutable, case-insensitive dispatch table. Extending it makes a new table.</summary>
+public sealed record CommandTable(ImmutableDictionary<string, Command> Entries)
+{
+    /// <summary>Adds or replaces an entry (under its verb and any aliases). A replaced entry stays reachable through <see cref="Command.Replaced"/>.</summary>
+    public CommandTable With(Command command, params string[] aliases)
+    {
+        var entries = Entries;
+        foreach (var key in aliases.Prepend(command.Verb))
+        {
+            var entry = Entries.TryGetValue(key, out var previous) ? command with { Replaced = previous } : command;
+            entries = entries.SetItem(key, entry);
+        }
+        return new CommandTable(entries);
+    }
+
+    /// <summary>Finds the entry for a verb.</summary>
+    public Command? Find(string verb) => Entries.TryGetValue(verb, out var command) ? command : null;
+
+    /// <summary>An empty table.</summary>
+    public static readonly CommandTable Empty = new(ImmutableDictionary.Create<string, Command>(StringComparer.OrdinalIgnoreCase));
+}
+
+/// <summary>What the server tells the core that is the same for every session.</summary>
+/// <param name="Banner">Greeting text.</param>
+/// <param name="AllowOverwrite">Whether STOR may replace an existing file.</param>
+/// <param name="ServerName">Name shown by SYST/STAT.</param>
+public sealed record ServerOptions(string Banner, bool AllowOverwrite, string ServerName = "ScriptFtp")
+{
+    /// <summary>Options with the shipped defaults.</summary>
+    public static readonly ServerOptions Default = new("ScriptFtp ready.", false);
+}
+
+/// <summary>Everything a handler may read besides the session: the table in force, the options and the time.</summary>
+public sealed record Context(CommandTable Commands, ServerOptions Options, DateTimeOffset Now);
+
+/// <summary>The logged-in user as sessions see it.</summary>
+/// <param name="Name">User name.</param>
+/// <param name="Admin">Whether the user may run admin commands.</param>
+/// <param name="ReadOnly">Whether writes are refused.</param>
+/// <param name="HomeDirectory">The physical folder that is the user's root; only the shell uses it.</param>
+public sealed record UserView(string Name, bool Admin, bool ReadOnly, string HomeDirectory);
+
+/// <summary>Login progress.</summary>
+public abstract record Login
+{
+    private Login() { }
+    /// <summary>Nobody has logged in.</summary>
+    public sealed record Anonymous : Login;
+    /// <summary>USER was given; PASS is expected.</summary>
+    public sealed record AwaitingPassword(string Name) : Login;
+    /// <summary>Logged in.</summary>
+    public sealed record LoggedIn(UserView User) : Login;
+    /// <summary>The shared instance for no login.</summary>
+    public static readonly Login None = new Anonymous();
+}
+
+/// <summary>How the next data connection will be made.</summary>
+public abstract record DataPlan
+{
+    private DataPlan() { }
+    /// <summary>No PORT/PASV yet.</summary>
+    public sealed record Unset : DataPlan;
+    /// <summary>The server listens (PASV/EPSV); the shell owns the listener.</summary>
+    public sealed record Passive(IPEndPoint Listening) : DataPlan;
+    /// <summary>The server connects to the client (PORT/EPRT).</summary>
+    public sealed record Active(IPEndPoint Target) : DataPlan;
+    /// <summary>The shared instance for no plan.</summary>
+    public static readonly DataPlan None = new Unset();
+}
+
+/// <summary>The transfer type set by TYPE.</summary>
+public enum TransferType
+{
+    /// <summary>TYPE A: line endings become CRLF on the wire.</summary>
+    Ascii,
+    /// <summary>TYPE I: bytes as they are.</summary>
+    Binary,
+}
+
+/// <summary>Everything one control connection remembers between commands.</summary>
+/// <param name="Id">Connection id used in logs.</param>
+/// <param name="Remote">The client's address and port.</param>
+/// <param name="Local">The server's address and port on this connection.</param>
+public sealed record Session(string Id, IPEndPoint Remote, IPEndPoint Local)
+{
+    /// <summary>Login progress.</summary>
+    public Login Login { get; init; } = Login.None;
+    /// <summary>Current directory, as a virtual absolute path.</summary>
+    public string Directory { get; init; } = "/";
+    /// <summary>TYPE A or I.</summary>
+    public TransferType Type { get; init; } = TransferType.Binary;
+    /// <summary>Offset set by REST for the next RETR/STOR.</summary>
+    public long RestartOffset { get; init; }
+    /// <summary>Path given by RNFR, waiting for RNTO.</summary>
+    public string? RenameFrom { get; init; }
+    /// <summary>How the next data connection is made.</summary>
+    public DataPlan Data { get; init; } = DataPlan.None;
+    /// <summary>After EPSV ALL only EPSV may set up data connections.</summary>
+    public bool EpsvOnly { get; init; }
+    /// <summary>The MLST facts the client asked for.</summary>
+    public ImmutableArray<string> Facts { get; init; } = Listing.AllFacts;
+    /// <summary>The verb of the previous command, for sequencing rules.</summary>
+    public string? PreviousVerb { get; init; }
+    /// <summary>The logged-in user, if any.</summary>
+    public UserView? User => Login is Login.LoggedIn l ? l.User : null;
+}
+
+/// <summary>A file or folder as the core sees it.</summary>
+public sealed record FileEntry(string Name, bool IsDirectory, long Size, DateTimeOffset Modified);
+
+/// <summary>How an upload treats an existing file.</summary>
+public enum WriteMode
+{
+    /// <summary>Create a new file; fail if the name exists (unless overwriting is allowed).</summary>
+    Create,
+    /// <summary>Replace an existing file.</summary>
+    Overwrite,
+    /// <summary>Continue at the REST offset inside an existing file.</summary>
+    Resume,
+    /// <summary>Append to the end (APPE).</summary>
+    Append,
+    /// <summary>Pick a name that does not exist yet (STOU).</summary>
+    Unique,
+}
+
+/// <summary>An administrative change to the users.</summary>
+public enum AdminAction
+{
+    /// <summary>ADDUSER name password.</summary>
+    AddUser,
+    /// <summary>DELUSER name.</summary>
+    DeleteUser,
+    /// <summary>BAN name.</summary>
+    Ban,
+    /// <summary>UNBAN name.</summary>
+    Unban,
+}
+
+/// <summary>I/O a handler asks the shell to perform. Paths are virtual (rooted at the user's home).</summary>
+public abstract record Effect
+{
+    private Effect() { }
+    /// <summary>Check USER/PASS against the user store (answered with <see cref="EffectResult.Authenticated"/>).</summary>
+    public sealed record Authenticate(string Name, string Password) : Effect;
+    /// <summary>Look up one path (answered with <see cref="EffectResult.Stat"/>).</summary>
+    public sealed record Stat(string Path) : Effect;
+    /// <summary>List a folder (answered with <see cref="EffectResult.Listing"/>).</summary>
+    public sealed record List(string Path) : Effect;
+    /// <summary>Create a folder.</summary>
+    public sealed record MakeDirectory(string Path) : Effect;
+    /// <summary>Remove an empty folder.</summary>
+    public sealed record RemoveDirectory(string Path) : Effect;
+    /// <summary>Delete a file.</summary>
+    public sealed record DeleteFile(string Path) : Effect;
+    /// <summary>Rename or move a file or folder.</summary>
+    public sealed record Rename(string From, string To) : Effect;
+    /// <summary>Open a passive listener (answered with <see cref="EffectResult.Listening"/>).</summary>
+    public sealed record OpenPassive(bool Extended) : Effect;
+    /// <summary>Send a file over the data connection from an offset.</summary>
+    public sealed record SendFile(string Path, long Offset, TransferType Type) : Effect;
+    /// <summary>Send text (a listing) over the data connection.</summary>
+    public sealed record SendText(string Text, string What) : Effect;
+    /// <summary>Receive a file over the data connection.</summary>
+    public sealed record ReceiveFile(string Path, WriteMode Mode, long Offset, TransferType Type) : Effect;
+    /// <summary>Change the users (answered with <see cref="EffectResult.Done"/>).</summary>
+    public sealed record Administer(AdminAction Action, string Name, string? Password) : Effect;
+    /// <summary>Ask the shell for its status lines (connections, uptime) for STAT.</summary>
+    public sealed record ServerStatus : Effect;
+    /// <summary>Run a plugin's handler (answered with <see cref="EffectResult.PluginReply"/>).</summary>
+    public sealed record RunPlugin(Command Command, Request Request) : Effect;
+}
+
+/// <summary>What the shell reports back after performing an <see cref="Effect"/>.</summary>
+public abstract record EffectResult
+{
+    private EffectResult() { }
+    /// <summary>The effect worked, with an optional detail for the reply.</summary>
+    public sealed record Done(string Detail = "") : EffectResult;
+    /// <summary>The effect failed; Reason is safe to show the client.</summary>
+    public sealed record Failed(string Reason) : EffectResult;
+    /// <summary>The answer to <see cref="Effect.Authenticate"/>.</summary>
+    public sealed record Authenticated(UserView User) : EffectResult;
+    /// <summary>Login refused; the reply to send (530 or 421).</summary>
+    public sealed record Refused(Reply Reply) : EffectResult;
+    /// <summary>The answer to <see cref="Effect.Stat"/>: the entry, or null when nothing is there.</summary>
+    public sealed record Stat(FileEntry? Entry) : EffectResult;
+    /// <summary>The answer to <see cref="Effect.List"/>.</summary>
+    public sealed record Listing(ImmutableArray<FileEntry> Entries) : EffectResult;
+    /// <summary>The answer to <see cref="Effect.OpenPassive"/>: where the listener is and what address to advertise.</summary>
+    public sealed record Listening(IPEndPoint Endpoint, IPAddress Advertised) : EffectResult;
+    /// <summary>A transfer ended: how many bytes moved, the name it was stored under, whether it completed.</summary>
+    public sealed record Transferred(long Bytes, string StoredAs, bool Completed, string? Error) : EffectResult;
+    /// <summary>Lines for STAT.</summary>
+    public sealed record Status(ImmutableArray<string> Lines) : EffectResult;
+    /// <summary>A plugin answered with a reply, or asked for the built-in it replaced (Reply is null).</summary>
+    public sealed record PluginReply(Reply? Reply) : EffectResult;
+}
+
+/// <summary>What a handler decided.</summary>
+public abstract record Outcome(Session Next)
+{
+    /// <summary>Send replies and carry on (or close).</summary>
+    public sealed record Respond(Session Next, ImmutableArray<Reply> Replies, bool Close = false) : Outcome(Next);
+    /// <summary>Perform an effect, then continue with its result.</summary>
+    public sealed record Perform(Session Next, Effect Effect, Func<EffectResult, Outcome> Then) : Outcome(Next);
+}
+
+/// <summary>Builds outcomes tersely.</summary>
+public static class Out
+{
+    /// <summary>One reply, new state.</summary>
+    public static Outcome Reply(Session next, int code, string text) => new Outcome.Respond(next, [new Reply(code, text)]);
+    /// <summary>One reply, new state.</summary>
+    public static Outcome Reply(Session next, Reply reply) => new Outcome.Respond(next, [reply]);
+    /// <summary>One reply, then close the connection.</summary>
+    public static Outcome Close(Session next, Reply reply) => new Outcome.Respond(next, [reply], true);
+    /// <summary>Perform an effect and continue.</summary>
+    public static Outcome Do(Session next, Effect effect, Func<EffectResult, Outcome> then) => new Outcome.Perform(next, effect, then);
+
+    /// <summary>Runs a function once a step has led to replies; used to chain state updates after effects.</summary>
+    public static Outcome Map(Outcome outcome, Func<Outcome.Respond, Outcome> f) => outcome switch
+    {
+        Outcome.Respond r => f(r),
+        Outcome.Perform p => p with { Then = result => Map(p.Then(result), f) },
+        _ => throw new InvalidOperationException("unknown outcome"),
+    };
+}
+
+/// <summary>Virtual paths: always absolute, '/'-separated, never above '/'.</summary>
+public static class VirtualPath
+{
+    /// <summary>Longest path accepted, in characters.</summary>
+    public const int MaxLength = 4096;
+    /// <summary>Longest name of one path segment.</summary>
+    public const int MaxSegment = 255;
+
+    /// <summary>Resolves a client-supplied path against the current directory. Null when the path is unusable (NUL, too long).</summary>
+    public static string? Resolve(string current, string argument)
+    {
+        if (argument.Length > MaxLength || argument.Contains('\0')) return null;
+        // Windows clients send backslashes; treating them as separators keeps every name inside the root.
+        var text = argument.Replace('\\', '/');
+        var parts = new List<string>();
+        if (!text.StartsWith('/')) parts.AddRange(current.Split('/', StringSplitOptions.RemoveEmptyEntries));
+        foreach (var segment in text.Split('/', StringSplitOptions.RemoveEmptyEntries))
+        {
+            switch (segment)
+            {
+                case ".": break;
+                case "..": if (parts.Count > 0) parts.RemoveAt(parts.Count - 1); break;
+                default:
+                    if (segment.Length > MaxSegment || segment.Any(char.IsControl)) return null;
+                    parts.Add(segment);
+                    break;
+            }
+        }
+        return "/" + string.Join('/', parts);
+    }
+
+    /// <summary>The last segment of a path ("" for the root).</summary>
+    public static string Name(string path) => path[(path.LastIndexOf('/') + 1)..];
+
+    /// <summary>The parent folder of a path (the root is its own parent).</summary>
+    public static string Parent(string path)
+    {
+        var slash = path.LastIndexOf('/');
+        return slash <= 0 ? "/" : path[..slash];
+    }
+
+    /// <summary>Quotes a path for a 257 reply, doubling embedded quotes (RFC 959).</summary>
+    public static string Quote(string path) => "\"" + path.Replace("\"", "\"\"") + "\"";
+}
+
+/// <summary>Listing formats: Unix <c>ls -l</c> for LIST, RFC 3659 facts for MLSD/MLST.</summary>
+public static class Listing
+{
+    /// <summary>The facts offered, in FEAT order.</summary>
+    public static readonly ImmutableArray<string> AllFacts = ["type", "size", "modify", "perm"];
+
+    /// <summary>One <c>ls -l</c> line; recent files show the time, older ones the year, as ls does.</summary>
+    public static string Unix(FileEntry entry, DateTimeOffset now, bool readOnly)
+    {
+        var mode = entry.IsDirectory ? (readOnly ? "dr-xr-xr-x" : "drwxr-xr-x") : (readOnly ? "-r--r--r--" : "-rw-r--r--");
+        var modified = entry.Modified.ToUniversalTime();
+        var recent = modified > now.AddDays(-180) && modified <= now.AddDays(1);
+        var date = modified.ToString(recent ? "MMM dd HH:mm" : "MMM dd  yyyy", CultureInfo.InvariantCulture);
+        return $"{mode} 1 ftp ftp {entry.Size,13} {date} {entry.Name}";
+    }
+
+    /// <summary>RFC 3659 facts for one entry, followed by a space and the name.</summary>
+    public static string Facts(FileEntry entry, ImmutableArray<string> wanted, bool readOnly, string? typeOverride = null)
+    {
+        var facts = new StringBuilder();
+        foreach (var fact in wanted)
+        {
+            var value = fact switch
+            {
+                "type" => typeOverride ?? (entry.IsDirectory ? "dir" : "file"),
+                "size" => entry.Size.ToString(CultureInfo.InvariantCulture),
+                "modify" => Timestamp(entry.Modified),
+                "perm" => entry.IsDirectory ? (readOnly ? "el" : "flcdmpe") : (readOnly ? "r" : "adfrw"),
+                _ => null,
+            };
+            if (value is not null) facts.Append(fact).Append('=').Append(value).Append(';');
+        }
+        return facts.Append(' ').Append(entry.Name).ToString();
+    }
+
+    /// <summary>The RFC 3659 time-val used by MDTM and the modify fact.</summary>
+    public static string Timestamp(DateTimeOffset time) => time.UtcDateTime.ToString("yyyyMMddHHmmss", CultureInfo.InvariantCulture);
+
+    /// <summary>Builds the data-channel text from lines, CRLF-terminated.</summary>
+    public static string Lines(IEnumerable<string> lines)
+    {
+        var text = new StringBuilder();
+        foreach (var line in lines) text.Append(line).Append("\r\n");
+        return text.ToString();
+    }
+}
+
+/// <summary>PORT/EPRT/PASV/EPSV argument and reply formats.</summary>
+public static class DataAddress
+{
+    /// <summary>Parses <c>h1,h2,h3,h4,p1,p2</c>.</summary>
+    public static IPEndPoint? ParsePort(string argument)
+    {
+        var parts = argument.Split(',');
+        if (parts.Length != 6) return null;
+        var bytes = new byte[6];
+        for (var i = 0; i < 6; i++)
+            if (!byte.TryParse(parts[i].Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out bytes[i])) return null;
+        var port = bytes[4] * 256 + bytes[5];
+        return port == 0 ? null : new IPEndPoint(new IPAddress(bytes[..4]), port);
+    }
+
+    /// <summary>Parses <c>|proto|address|port|</c> (RFC 2428); the delimiter is the first character.</summary>
+    public static IPEndPoint? ParseEprt(string argument)
+    {
+        if (argument.Length < 5) return null;
+        var parts = argument.Split(argument[0]);
+        if (parts.Length != 5 || parts[0].Length != 0 || parts[4].Length != 0) return null;
+        if (!IPAddress.TryParse(parts[2], out var address)) return null;
+        var family = parts[1] switch { "1" => AddressFamily.InterNetwork, "2" => AddressFamily.InterNetworkV6, _ => AddressFamily.Unknown };
+        if (family != address.AddressFamily) return null;
+        if (!int.TryParse(parts[3], NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port is < 1 or > 65535) return null;
+        return new IPEndPoint(address, port);
+    }
+
+    /// <summary>The 227 reply text for a passive endpoint.</summary>
+    public static string Pasv(IPAddress advertised, int port)
+    {
+        var b = advertised.MapToIPv4().GetAddressBytes();
+        return $"Entering Passive Mode ({b[0]},{b[1]},{b[2]},{b[3]},{port >> 8},{port & 255}).";
+    }
+
+    /// <summary>Compares addresses, treating IPv4-mapped IPv6 as IPv4.</summary>
+    public static bool SameHost(IPAddress a, IPAddress b) => Normalize(a).Equals(Normalize(b));
+
+    /// <summary>IPv4-mapped IPv6 as plain IPv4.</summary>
+    public static IPAddress Normalize(IPAddress a) => a.IsIPv4MappedToIPv6 ? a.MapToIPv4() : a;
+}
+
+/// <summary>The built-in command set and the dispatcher.</summary>
+public static class Protocol
+{
+    /// <summary>The greeting sent when a client connects.</summary>
+    public static Reply Greeting(ServerOptions options) => new(220, options.Banner);
+
+    /// <summary>Runs one request through the table: access, sequence and argument rules first, then the handler.</summary>
+    public static Outcome Dispatch(Context context, Session session, Request request)
+    {
+        var outcome = Check(context, session, request);
+        var previous = request.Verb;
+        // RNFR's pending name only survives into the very next command.
+        return Out.Map(outcome, r => r with
+        {
+            Next = r.Next with
+            {
+                PreviousVerb = previous,
+                RenameFrom = previous is "RNFR" ? r.Next.RenameFrom : null,
+            },
+        });
+    }
+
+    private static Outcome Check(Context context, Session session, Request request)
+    {
+        var command = context.Commands.Find(request.Verb);
+        if (command is null)
+            return Out.Reply(session, Reply.Unknown(request.Verb));
+        return Guard(command, session, request) ?? command.Handle(context, session, request);
+    }
+
+    /// <summary>The table-driven checks; null when the command may run.</summary>
+    public static Outcome? Guard(Command command, Session session, Request request)
+    {
+        var user = session.User;
+        if (command.Access != Access.Anyone && user is null) return Out.Reply(session, Reply.NotLoggedIn);
+        if (command.Access == Access.Admin && user is { Admin: false }) return Out.Reply(session, Reply.AdminOnly);
+        var inSequence = command.Sequence switch
+        {
+            Sequence.Any => true,
+            Sequence.AfterUser => session.Login is Login.AwaitingPassword,
+            Sequence.AfterRenameFrom => session.PreviousVerb == "RNFR" && session.RenameFrom is not null,
+            _ => throw new InvalidOperationException($"unknown sequence {command.Sequence}"),
+        };
+        if (!inSequence) return Out.Reply(session, Reply.BadSequence);
+        var argumentOk = command.Argument switch
+        {
+            Argument.Optional => true,
+            Argument.Required => request.HasArgument,
+            Argument.None => !request.HasArgument,
+            _ => throw new InvalidOperationException($"unknown argument rule {command.Argument}"),
+        };
+        if (!argumentOk) return Out.Reply(session, Reply.Syntax(command.Usage));
+        if (command.Writes && user is { ReadOnly: true }) return Out.Reply(session, Reply.ReadOnlyUser);
+        return null;
+    }
+
+    /// <summary>The built-in table.</summary>
+    public static readonly CommandTable BuiltIns = BuildTable();
+
+    private static CommandTable BuildTable()
+    {
+        var t = CommandTable.Empty;
+        Command C(string verb, Access access, string usage, string help, Handler handle) => new(verb, access, usage, help, handle);
+        const Access Any = Access.Anyone, In = Access.LoggedIn, Adm = Access.Admin;
+
+        t = t.With(C("USER", Any, "USER <name>", "Start a login.", User) with { Argument = Argument.Required });
+        t = t.With(C("PASS", Any, "PASS <password>", "Finish a login.", Pass) with { Sequence = Sequence.AfterUser });
+        t = t.With(C("QUIT", Any, "QUIT", "Close the connection.", (_, s, _) => Out.Close(s with { Login = Login.None }, new Reply(221, "Goodbye."))));
+        t = t.With(C("NOOP", Any, "NOOP", "Do nothing.", (_, s, _) => Out.Reply(s, 200, "NOOP ok.")));
+        t = t.With(C("SYST", Any, "SYST", "Show the system type.", (_, s, _) => Out.Reply(s, 215, "UNIX Type: L8")));
+        t = t.With(C("FEAT", Any, "FEAT", "List extensions.", Feat));
+        t = t.With(C("OPTS", Any, "OPTS <option> [value]", "Set an option (UTF8, MLST).", Opts) with { Argument = Argument.Required });
+        t = t.With(C("HELP", Any, "HELP [command]", "Show help.", Help));
+        t = t.With(C("STAT", Any, "STAT [path]", "Server status, or a listing on the control connection.", Stat));
+        t = t.With(C("SITE", In, "SITE <command> [arguments]", "Site-specific commands; SITE HELP lists them.", Site) with { Argument = Argument.Required });
+        t = t.With(C("SITE HELP", In, "SITE HELP", "List SITE commands.", SiteHelp));
+        t = t.With(C("PWD", In, "PWD", "Print the current directory.", (_, s, _) => Out.Reply(s, 257, $"{VirtualPath.Quote(s.Directory)} is the current directory.")), "XPWD");
+        t = t.With(C("CWD", In, "CWD <path>", "Change directory.", Cwd) with { Argument = Argument.Required }, "XCWD");
+        t = t.With(C("CDUP", In, "CDUP", "Go to the parent directory.", (c, s, _) => Cwd(c, s, new Request("CWD", ".."))), "XCUP");
+        t = t.With(C("MKD", In, "MKD <path>", "Make a directory.", Mkd) with { Argument = Argument.Required, Writes = true }, "XMKD");
+        t = t.With(C("RMD", In, "RMD <path>", "Remove an empty directory.", Rmd) with { Argument = Argument.Required, Writes = true }, "XRMD");
+        t = t.With(C("DELE", In, "DELE <file>", "Delete a file.", Dele) with { Argument = Argument.Required, Writes = true });
+        t = t.With(C("RNFR", In, "RNFR <path>", "Rename from (followed by RNTO).", Rnfr) with { Argument = Argument.Required, Writes = true });
+        t = t.With(C("RNTO", In, "RNTO <path>", "Rename to (after RNFR).", Rnto) with { Argument = Argument.Required, Writes = true, Sequence = Sequence.AfterRenameFrom });
+        t = t.With(C("LIST", In, "LIST [path]", "List a directory (ls -l format).", (c, s, r) => ListCommand(c, s, r, ListKind.Long)));
+        t = t.With(C("NLST", In, "NLST [path]", "List names only.", (c, s, r) => ListCommand(c, s, r, ListKind.Names)));
+        t = t.With(C("MLSD", In, "MLSD [path]", "Machine-readable directory listing.", (c, s, r) => ListCommand(c, s, r, ListKind.Machine)));
+        t = t.With(C("MLST", In, "MLST [path]", "Machine-readable facts about one path.", Mlst));
+        t = t.With(C("SIZE", In, "SIZE <file>", "Size of a file in bytes.", Size) with { Argument = Argument.Required });
+        t = t.With(C("MDTM", In, "MDTM <file>", "Modification time of a file.", Mdtm) with { Argument = Argument.Required });
+        t = t.With(C("RETR", In, "RETR <file>", "Download a file.", Retr) with { Argument = Argument.Required });
+        t = t.With(C("STOR", In, "STOR <file>", "Upload a file.", (c, s, r) => Store(c, s, r, WriteMode.Create)) with { Argument = Argument.Required, Writes = true });
+        t = t.With(C("APPE", In, "APPE <file>", "Append to a file.", (c, s, r) => Store(c, s, r, WriteMode.Append)) with { Argument = Argument.Required, Writes = true });
+        t = t.With(C("STOU", In, "STOU [name]", "Upload under a unique name.", (c, s, r) => Store(c, s, r, WriteMode.Unique)) with { Writes = true });
+        t = t.With(C("REST", In, "REST <offset>", "Restart the next transfer at a byte offset.", Rest) with { Argument = Argument.Required });
+        t = t.With(C("TYPE", In, "TYPE A|I", "Set the transfer type.", TypeCommand) with { Argument = Argument.Required });
+        t = t.With(C("MODE", In, "MODE S", "Set the transfer mode (only S).", (_, s, r) => r.Argument.Trim().Equals("S", StringComparison.OrdinalIgnoreCase) ? Out.Reply(s, 200, "Mode set to S.") : Out.Reply(s, 504, "Only mode S is supported.")) with { Argument = Argument.Required });
+        t = t.With(C("STRU", In, "STRU F", "Set the file structure (only F).", (_, s, r) => r.Argument.Trim().Equals("F", StringComparison.OrdinalIgnoreCase) ? Out.Reply(s, 200, "Structure set to F.") : Out.Reply(s, 504, "Only structure F is supported.")) with { Argument = Argument.Required });
+        t = t.With(C("ALLO", In, "ALLO <bytes>", "Reserve space (not needed here).", (_, s, _) => Out.Reply(s, 202, "No storage allocation necessary.")));
+        t = t.With(C("PASV", In, "PASV", "Passive mode (IPv4).", Pasv));
+        t = t.With(C("EPSV", In, "EPSV [1|2|ALL]", "Extended passive mode.", Epsv));
+        t = t.With(C("PORT", In, "PORT h1,h2,h3,h4,p1,p2", "Active mode (IPv4).", (_, s, r) => Active(s, DataAddress.ParsePort(r.Argument), "PORT")) with { Argument = Argument.Required });
+        t = t.With(C("EPRT", In, "EPRT |proto|address|port|", "Extended active mode.", (_, s, r) => Active(s, DataAddress.ParseEprt(r.Argument), "EPRT")) with { Argument = Argument.Required });
+        t = t.With(C("ABOR", Any, "ABOR", "Abort the running transfer.", (_, s, _) => Out.Reply(s, Reply.NothingToAbort)));
+        foreach (var (action, verb, usage, help) in AdminVerbs)
+        {
+            var entry = C(verb, Adm, usage, help, (_, s, r) => Administer(s, r, action, usage)) with { Argument = Argument.Required };
+            t = t.With(entry, "SITE " + verb);
+        }
+        return t;
+    }
+
+    private static readonly (AdminAction Action, string Verb, string Usage, string Help)[] AdminVerbs =
+    [
+        (AdminAction.AddUser, "ADDUSER", "ADDUSER <user> <password>", "Create a user with a home folder."),
+        (AdminAction.DeleteUser, "DELUSER", "DELUSER <user>", "Delete a user (their files are kept)."),
+        (AdminAction.Ban, "BAN", "BAN <user>", "Ban a user and end their sessions."),
+        (AdminAction.Unban, "UNBAN", "UNBAN <user>", "Lift a ban."),
+    ];
+
+    private static Outcome User(Context context, Session session, Request request)
+    {
+        if (session.User is not null) return Out.Reply(session, 530, "Already logged in; reconnect to change user.");
+        return Out.Reply(session with { Login = new Login.AwaitingPassword(request.Argument) }, 331, $"Password required for {Reply.Sanitize(request.Argument)}.");
+    }
+
+    private static Outcome Pass(Context context, Session session, Request request)
+    {
+        var name = ((Login.AwaitingPassword)session.Login).Name;
+        var pending = session with { Login = Login.None };
+        return Out.Do(pending, new Effect.Authenticate(name, request.Argument), result => result switch
+        {
+            EffectResult.Authenticated a => Out.Reply(pending with { Login = new Login.LoggedIn(a.User), Directory = "/" }, 230, $"User {a.User.Name} logged in."),
+            EffectResult.Refused r => new Outcome.Respond(pending, [r.Reply], r.Reply.Code == 421),
+            _ => throw Unexpected(result),
+        });
+    }
+
+    private static Outcome Feat(Context context, Session session, Request request)
+    {
+        var mlst = "MLST " + string.Concat(Listing.AllFacts.Select(f => f + (session.Facts.Contains(f) ? "*;" : ";")));
+        string[] features = ["EPRT", "EPSV", "MDTM", mlst, "PASV", "REST STREAM", "SIZE", "TVFS", "UTF8"];
+        return Out.Reply(session, new Reply(211, [.. features.Select(f => " " + f).Prepend("Features:").Append("End")]));
+    }
+
+    private static Outcome Opts(Context context, Session session, Request request)
+    {
+        var (option, value) = Request.SplitFirst(request.Argument.Trim());
+        return option.ToUpperInvariant() switch
+        {
+            // UTF-8 is always on; Windows Explorer still needs the 200.
+            "UTF8" or "UTF-8" => value.Trim().ToUpperInvariant() is "ON" or "" ? Out.Reply(session, 200, "UTF8 mode is always on.") : Out.Reply(session, 504, "UTF8 cannot be turned off."),
+            "MLST" => SetFacts(session, value),
+            _ => Out.Reply(session, 501, $"Unknown option \"{Reply.Sanitize(option)}\"."),
+        };
+    }
+
+    private static Outcome SetFacts(Session session, string value)
+    {
+        var wanted = value.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(f => f.ToLowerInvariant()).Where(Listing.AllFacts.Contains).Distinct().ToImmutableArray();
+        return Out.Reply(session with { Facts = wanted }, 200, "MLST OPTS " + string.Concat(wanted.Select(f => f + ";")));
+    }
+
+    private static IEnumerable<Command> Visible(Context context, Session session, Func<string, bool> keyFilter) =>
+        context.Commands.Entries
+            .Where(e => keyFilter(e.Key) && e.Key.Equals(e.Value.Verb, StringComparison.OrdinalIgnoreCase))
+            .Select(e => e.Value)
+            .Where(c => c.Access != Access.Admin || session.User is { Admin: true })
+            .OrderBy(c => c.Verb, StringComparer.Ordinal);
+
+    private static Outcome Help(Context context, Session session, Request request)
+    {
+        if (request.HasArgument)
+        {
+            var command = context.Commands.Find(request.Argument.Trim());
+            return command is null || (command.Access == Access.Admin && session.User is not { Admin: true })
+                ? Out.Reply(session, 502, $"Unknown command \"{Reply.Sanitize(request.Argument)}\".")
+                : Out.Reply(session, 214, $"Syntax: {command.Usage} - {command.Help}");
+        }
+        var verbs = Visible(context, session, key => !key.Contains(' ')).Select(c => c.Verb).ToList();
+        var rows = verbs.Chunk(8).Select(row => " " + string.Join(' ', row.Select(v => v.PadRight(8))).TrimEnd());
+        return Out.Reply(session, new Reply(214, [.. rows.Prepend("The following commands are recognized:").Append("Help OK.")]));
+    }
+
+    private static Outcome SiteHelp(Context context, Session session, Request request)
+    {
+        var rows = Visible(context, session, key => key.StartsWith("SITE ", StringComparison.OrdinalIgnoreCase))
+            .Select(c => $" {c.Usage.PadRight(32)} {c.Help}");
+        return Out.Reply(session, new Reply(214, [.. rows.Prepend("SITE commands:").Append("Help OK.")]));
+    }
+
+    private static Outcome Site(Context context, Session session, Request request)
+    {
+        var (sub, rest) = Request.SplitFirst(request.Argument.Trim());
+        var key = "SITE " + sub.ToUpperInvariant();
+        var command = context.Commands.Find(key);
+        if (command is null) return Out.Reply(session, 500, $"Unknown SITE command \"{Reply.Sanitize(sub)}\". Try SITE HELP.");
+        var inner = new Request(key, rest);
+        return Guard(command, session, inner) ?? command.Handle(context, session, inner);
+    }
+
+    private static Outcome Stat(Context context, Session session, Request request)
+    {
+        if (request.HasArgument)
+        {
+            if (session.User is null) return Out.Reply(session, Reply.NotLoggedIn);
+            return WithPath(session, request.Argument, path => Out.Do(session, new Effect.Stat(path), result => result switch
+            {
+                EffectResult.Stat { Entry: null } => Out.Reply(session, 550, $"{Reply.Sanitize(request.Argument)}: No such file or directory."),
+                EffectResult.Stat { Entry.IsDirectory: true } => Out.Do(session, new Effect.List(path), listed => listed switch
+                {
+                    EffectResult.Listing l => Out.Reply(session, new Reply(213, [.. l.Entries.Select(e => Listing.Unix(e, context.Now, session.User!.ReadOnly)).Prepend($"Status of {path}:").Append("End of status.")])),
+                    EffectResult.Failed f => Out.Reply(session, 550, f.Reason),
+                    _ => throw Unexpected(listed),
+                }),
+                EffectResult.Stat s => Out.Reply(session, new Reply(213, [$"Status of {path}:", Listing.Unix(s.Entry! with { Name = VirtualPath.Name(path) }, context.Now, session.User!.ReadOnly), "End of status."])),
+                _ => throw Unexpected(result),
+            }));
+        }
+        return Out.Do(session, new Effect.ServerStatus(), result => result switch
+        {
+            EffectResult.Status status => Out.Reply(session, new Reply(211, [.. StatusLines(context, session).Concat(status.Lines).Prepend($"{context.Options.ServerName} status:").Append("End of status.")])),
+            _ => throw Unexpected(result),
+        });
+    }
+
+    private static IEnumerable<string> StatusLines(Context context, Session session)
+    {
+        yield return $" Connected from {session.Remote.Address}";
+        yield return session.User is { } user ? $" Logged in as {user.Name}{(user.Admin ? " (admin)" : "")}" : " Not logged in";
+        yield return $" TYPE: {(session.Type == TransferType.Ascii ? "ASCII" : "BINARY")}, STRUcture: File, MODE: Stream";
+        yield return $" Current directory: {session.Directory}";
+        yield return session.Data switch
+        {
+            DataPlan.Passive p => $" Data connection: passive on port {p.Listening.Port}",
+            DataPlan.Active a => $" Data connection: active to {a.Target}",
+            DataPlan.Unset => " Data connection: none",
+            _ => throw new InvalidOperationException("unknown data plan"),
+        };
+    }
+
+    /// <summary>Resolves a client path or answers 553/501 for one that can never be valid.</summary>
+    private static Outcome WithPath(Session session, string argument, Func<string, Outcome> then)
+    {
+        var path = VirtualPath.Resolve(session.Directory, argument);
+        return path is null ? Out.Reply(session, 553, "File name not allowed.") : then(path);
+    }
+
+    private static Outcome Cwd(Context context, Session session, Request request) =>
+        WithPath(session, request.Argument, path => Out.Do(session, new Effect.Stat(path), result => result switch
+        {
+            EffectResult.Stat { Entry.IsDirectory: true } => Out.Reply(session with { Directory = path }, 250, $"Directory changed to {path}."),
+            EffectResult.Stat { Entry: null } => Out.Reply(session, 550, $"{Reply.Sanitize(request.Argument)}: No such directory."),
+            EffectResult.Stat => Out.Reply(session, 550, $"{Reply.Sanitize(request.Argument)}: Not a directory."),
+            _ => throw Unexpected(result),
+        }));
+
+    private static Outcome Simple(Session session, string argument, Func<string, Effect> effect, Func<string, Reply> success, string rootMessage) =>
+        WithPath(session, argument, path => path == "/"
+            ? Out.Reply(session, 550, rootMessage)
+            : Out.Do(session, effect(path), result => result switch
+            {
+                EffectResult.Done => Out.Reply(session, success(path)),
+                EffectResult.Failed f => Out.Reply(session, 550, f.Reason),
+                _ => throw Unexpected(result),
+            }));
+
+    private static Outcome Mkd(Context context, Session session, Request request) =>
+        Simple(session, request.Argument, p => new Effect.MakeDirectory(p), p => new Reply(257, $"{VirtualPath.Quote(p)} created."), "The root directory already exists.");
+
+    private static Outcome Rmd(Context context, Session session, Request request) =>
+        Simple(session, request.Argument, p => new Effect.RemoveDirectory(p), _ => new Reply(250, "Directory removed."), "The root directory cannot be removed.");
+
+    private static Outcome Dele(Context context, Session session, Request request) =>
+        Simple(session, request.Argument, p => new Effect.DeleteFile(p), _ => new Reply(250, "File deleted."), "The root directory is not a file.");
+
+    private static Outcome Rnfr(Context context, Session session, Request request) =>
+        WithPath(session, request.Argument, path => path == "/"
+            ? Out.Reply(session, 550, "The root directory cannot be renamed.")
+            : Out.Do(session, new Effect.Stat(path), result => result switch
+            {
+                EffectResult.Stat { Entry: null } => Out.Reply(session, 550, $"{Reply.Sanitize(request.Argument)}: No such file or directory."),
+                EffectResult.Stat => Out.Reply(session with { RenameFrom = path }, 350, "Ready for RNTO."),
+                _ => throw Unexpected(result),
+            }));
+
+    private static Outcome Rnto(Context context, Session session, Request request)
+    {
+        var from = session.RenameFrom!;
+        var cleared = session with { RenameFrom = null };
+        return Simple(cleared, request.Argument, to => new Effect.Rename(from, to), _ => new Reply(250, "Rename successful."), "The root directory cannot be replaced.");
+    }
+
+    private enum ListKind { Long, Names, Machine }
+
+    private static Outcome ListCommand(Context context, Session session, Request request, ListKind kind)
+    {
+        // ls-style flags ("LIST -la") are common; they do not name a path.
+        var argument = string.Join(' ', request.Argument.Split(' ').SkipWhile(a => a.StartsWith('-') && kind != ListKind.Machine));
+        if (DataNotReady(session) is { } notReady) return notReady;
+        return WithPath(session, argument, path => Out.Do(session, new Effect.Stat(path), stat => stat switch
+        {
+            EffectResult.Stat { Entry: null } => Out.Reply(session, 550, $"{Reply.Sanitize(argument)}: No such file or directory."),
+            EffectResult.Stat { Entry.IsDirectory: false } when kind == ListKind.Machine => Out.Reply(session, 501, "MLSD needs a directory; use MLST for a file."),
+            EffectResult.Stat { Entry.IsDirectory: false } s => SendListing(context, session, kind, [s.Entry! with { Name = VirtualPath.Name(path) }], path),
+            EffectResult.Stat => Out.Do(session, new Effect.List(path), listed => listed switch
+            {
+                EffectResult.Listing l => SendListing(context, session, kind, l.Entries, path),
+                EffectResult.Failed f => Out.Reply(session, 550, f.Reason),
+                _ => throw Unexpected(listed),
+            }),
+            _ => throw Unexpected(stat),
+        }));
+    }
+
+    private static Outcome SendListing(Context context, Session session, ListKind kind, ImmutableArray<FileEntry> entries, string path)
+    {
+        var readOnly = session.User!.ReadOnly;
+        var lines = kind switch
+        {
+            ListKind.Long => entries.Select(e => Listing.Unix(e, context.Now, readOnly)),
+            ListKind.Names => entries.Select(e => e.Name),
+            ListKind.Machine => entries.Select(e => Listing.Facts(e, session.Facts, readOnly)),
+            _ => throw new InvalidOperationException($"unknown listing {kind}"),
+        };
+        return Transfer(session, new Effect.SendText(Listing.Lines(lines), $"listing of {path}"), _ => Reply.TransferComplete);
+    }
+
+    private static Outcome Mlst(Context context, Session session, Request request) =>
+        WithPath(session, request.HasArgument ? request.Argument : ".", path => Out.Do(session, new Effect.Stat(path), result => result switch
+        {
+            EffectResult.Stat { Entry: null } => Out.Reply(session, 550, $"{Reply.Sanitize(request.Argument)}: No such file or directory."),
+            EffectResult.Stat s => Out.Reply(session, new Reply(250, [$"Listing {path}", " " + Listing.Facts(s.Entry! with { Name = path }, session.Facts, session.User!.ReadOnly), "End"])),
+            _ => throw Unexpected(result),
+        }));
+
+    private static Outcome WithFile(Session session, string argument, Func<string, FileEntry, Outcome> then) =>
+        WithPath(session, argument, path => Out.Do(session, new Effect.Stat(path), result => result switch
+        {
+            EffectResult.Stat { Entry: null } => Out.Reply(session, 550, $"{Reply.Sanitize(argument)}: No such file."),
+            EffectResult.Stat { Entry.IsDirectory: true } => Out.Reply(session, 550, $"{Reply.Sanitize(argument)}: Is a directory, not a file."),
+            EffectResult.Stat s => then(path, s.Entry!),
+            _ => throw Unexpected(result),
+        }));
+
+    private static Outcome Size(Context context, Session session, Request request) =>
+        WithFile(session, request.Argument, (_, entry) => Out.Reply(session, 213, entry.Size.ToString(CultureInfo.InvariantCulture)));
+
+    private static Outcome Mdtm(Context context, Session session, Request request) =>
+        WithFile(session, request.Argument, (_, entry) => Out.Reply(session, 213, Listing.Timestamp(entry.Modified)));
+
+    private static Outcome Retr(Context context, Session session, Request request)
+    {
+        if (DataNotReady(session) is { } notReady) return notReady;
+        var offset = session.RestartOffset;
+        var cleared = session with { RestartOffset = 0 };
+        return WithFile(cleared, request.Argument, (path, entry) => offset > entry.Size
+            ? Out.Reply(cleared, 554, $"Restart offset {offset} is past the end of the file ({entry.Size} bytes).")
+            : Transfer(cleared, new Effect.SendFile(path, offset, session.Type), _ => Reply.TransferComplete));
+    }
+
+    private static Outcome Store(Context context, Session session, Request request, WriteMode requested)
+    {
+        if (DataNotReady(session) is { } notReady) return notReady;
+        var offset = session.RestartOffset;
+        var cleared = session with { RestartOffset = 0 };
+        var argument = requested == WriteMode.Unique && !request.HasArgument ? "upload" : request.Argument;
+        return WithPath(cleared, argument, path => Out.Do(cleared, new Effect.Stat(path), result => result switch
+        {
+            EffectResult.Stat { Entry.IsDirectory: true } => Out.Reply(cleared, 550, $"{Reply.Sanitize(argument)}: Is a directory."),
+            EffectResult.Stat stat => ChooseWrite(context, cleared, path, stat.Entry, requested, offset),
+            _ => throw Unexpected(result),
+        }));
+    }
+
+    private static Outcome ChooseWrite(Context context, Session session, string path, FileEntry? existing, WriteMode requested, long offset)
+    {
+        var mode = requested switch
+        {
+            WriteMode.Create when offset > 0 => existing is null ? (WriteMode?)null : WriteMode.Resume,
+            WriteMode.Create when existing is null => WriteMode.Create,
+            WriteMode.Create => context.Options.AllowOverwrite ? WriteMode.Overwrite : (WriteMode?)null,
+            _ => requested,
+        };
+        if (mode is null)
+            return existing is null
+                ? Out.Reply(session, 550, $"Cannot resume: {VirtualPath.Name(path)} does not exist.")
+                : Out.Reply(session, 550, $"{VirtualPath.Name(path)}: File exists; overwriting is disabled on this server.");
+        if (mode == WriteMode.Resume && offset > existing!.Size)
+            return Out.Reply(session, 554, $"Restart offset {offset} is past the end of the file ({existing.Size} bytes).");
+        return Transfer(session, new Effect.ReceiveFile(path, mode.Value, offset, session.Type), t => mode == WriteMode.Unique
+            ? new Reply(226, $"Transfer complete; stored as {VirtualPath.Name(t.StoredAs)}.")
+            : Reply.TransferComplete);
+    }
+
+    /// <summary>The data connection is used once: after a transfer the plan is cleared.</summary>
+    private static Outcome Transfer(Session session, Effect effect, Func<EffectResult.Transferred, Reply> success)
+    {
+        var after = session with { Data = DataPlan.None };
+        return Out.Do(after, effect, result => result switch
+        {
+            EffectResult.Transferred { Completed: true } t => Out.Reply(after, success(t)),
+            EffectResult.Transferred t => Out.Reply(after, t.Error is null ? Reply.TransferAborted : new Reply(451, t.Error)),
+            EffectResult.Failed f => Out.Reply(after, 550, f.Reason),
+            EffectResult.Refused r => Out.Reply(after, r.Reply),
+            _ => throw Unexpected(result),
+        });
+    }
+
+    private static Outcome? DataNotReady(Session session) =>
+        session.Data is DataPlan.Unset ? Out.Reply(session, 425, "Use PORT, PASV, EPRT or EPSV first.") : null;
+
+    private static Outcome Rest(Context context, Session session, Request request) =>
+        long.TryParse(request.Argument.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var offset)
+            ? Out.Reply(session with { RestartOffset = offset }, 350, $"Restarting at {offset}. Send STOR or RETR to start the transfer.")
+            : Out.Reply(session, 501, "REST needs a non-negative byte offset.");
+
+    private static Outcome TypeCommand(Context context, Session session, Request request)
+    {
+        var parts = request.Argument.Trim().ToUpperInvariant().Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        return parts switch
+        {
+            ["A"] or ["A", "N"] => Out.Reply(session with { Type = TransferType.Ascii }, 200, "Type set to A."),
+            ["I"] or ["L", "8"] => Out.Reply(session with { Type = TransferType.Binary }, 200, "Type set to I."),
+            _ => Out.Reply(session, 504, $"Type \"{Reply.Sanitize(request.Argument)}\" is not supported; use A or I."),
+        };
+    }
+
+    private static Outcome Pasv(Context context, Session session, Request request)
+    {
+        if (session.EpsvOnly) return Out.Reply(session, 503, "EPSV ALL is in effect: only EPSV is accepted.");
+        if (session.Local.Address.AddressFamily == AddressFamily.InterNetworkV6 && !session.Local.Address.IsIPv4MappedToIPv6)
+            return Out.Reply(session, 522, "PASV is IPv4 only; this connection is IPv6. Use EPSV. (1)");
+        return Passive(session, extended: false);
+    }
+
+    private static Outcome Epsv(Context context, Session session, Request request)
+    {
+        var argument = request.Argument.Trim().ToUpperInvariant();
+        var v6 = session.Local.Address.AddressFamily == AddressFamily.InterNetworkV6 && !session.Local.Address.IsIPv4MappedToIPv6;
+        return argument switch
+        {
+            "ALL" => Out.Reply(session with { EpsvOnly = true }, 200, "EPSV ALL ok: only EPSV from now on."),
+            "" => Passive(session, extended: true),
+            "1" when !v6 => Passive(session, extended: true),
+            "2" when v6 => Passive(session, extended: true),
+            "1" or "2" => Out.Reply(session, 522, $"Network protocol not supported on this connection, use ({(v6 ? 2 : 1)})"),
+            _ => Out.Reply(session, 501, "EPSV takes 1, 2 or ALL."),
+        };
+    }
+
+    private static Outcome Passive(Session session, bool extended) =>
+        Out.Do(session, new Effect.OpenPassive(extended), result => result switch
+        {
+            EffectResult.Listening l => Out.Reply(session with { Data = new DataPlan.Passive(l.Endpoint) },
+                extended ? new Reply(229, $"Entering Extended Passive Mode (|||{l.Endpoint.Port}|).") : new Reply(227, DataAddress.Pasv(l.Advertised, l.Endpoint.Port))),
+            EffectResult.Failed f => Out.Reply(session, 425, f.Reason),
+            _ => throw Unexpected(result),
+        });
+
+    private static Outcome Active(Session session, IPEndPoint? target, string verb)
+    {
+        if (session.EpsvOnly) return Out.Reply(session, 503, "EPSV ALL is in effect: only EPSV is accepted.");
+        if (target is null) return Out.Reply(session, 501, verb == "PORT" ? "PORT needs h1,h2,h3,h4,p1,p2." : "EPRT needs |1|address|port| or |2|address|port|.");
+        // Connecting anywhere but back to the client would let it use us to attack third parties (FTP bounce).
+        if (!DataAddress.SameHost(target.Address, session.Remote.Address))
+            return Out.Reply(session, 500, $"{verb} refused: the data address must be your own ({DataAddress.Normalize(session.Remote.Address)}).");
+        if (target.Port < 1024) return Out.Reply(session, 500, $"{verb} refused: ports below 1024 are not allowed.");
+        return Out.Reply(session with { Data = new DataPlan.Active(target) }, 200, $"{verb} command successful.");
+    }
+
+    private static Outcome Administer(Session session, Request request, AdminAction action, string usage)
+    {
+        var parts = request.Argument.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var arity = action == AdminAction.AddUser ? 2 : 1;
+        if (parts.Length != arity) return Out.Reply(session, Reply.Syntax(usage));
+        return Out.Do(session, new Effect.Administer(action, parts[0], arity == 2 ? parts[1] : null), result => result switch
+        {
+            EffectResult.Done d => Out.Reply(session, 200, d.Detail),
+            EffectResult.Failed f => Out.Reply(session, 550, f.Reason),
+            _ => throw Unexpected(result),
+        });
+    }
+
+    /// <summary>The exception for an effect answered with a result of the wrong kind: a bug in the shell.</summary>
+    public static InvalidOperationException Unexpected(EffectResult result) => new($"unexpected effect result {result.GetType().Name}");
+}
