@@ -1,0 +1,323 @@
+using System.Buffers;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace ScriptFtp.Client;
+
+/// <summary>
+/// A small passive-mode FTP client over one control connection. Every transfer is binary (TYPE I)
+/// and streamed through a fixed buffer, so file size never matters for memory.
+/// Negative replies surface as <see cref="FtpReplyException"/>, a dead control connection as
+/// <see cref="FtpConnectionLostException"/>.
+/// </summary>
+internal sealed class FtpClient : IAsyncDisposable
+{
+    internal const int BufferSize = 256 * 1024;
+    static readonly Encoding Utf8 = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false);
+
+    readonly Socket control;
+    readonly NetworkStream stream;
+    readonly StreamReader reader;
+    readonly Action<string>? trace;
+    bool binary;
+    bool epsvRefused;
+
+    FtpClient(Socket control, Action<string>? trace)
+    {
+        this.control = control;
+        this.trace = trace;
+        stream = new NetworkStream(control, ownsSocket: true);
+        reader = new StreamReader(stream, Utf8, detectEncodingFromByteOrderMarks: false, bufferSize: 4096, leaveOpen: true);
+    }
+
+    public FtpReply Greeting { get; private set; } = new(0, [""]);
+
+    /// <summary>Connects and reads the greeting. <paramref name="trace"/> sees each command and reply line.</summary>
+    public static async Task<FtpClient> ConnectAsync(string host, int port, Action<string>? trace = null, CancellationToken cancellationToken = default)
+    {
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            await socket.ConnectAsync(host, port, cancellationToken);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+        var client = new FtpClient(socket, trace);
+        try
+        {
+            var greeting = await client.ReadReplyAsync(cancellationToken);
+            // 120 means "ready in a few minutes"; the real greeting follows.
+            while (greeting.IsPreliminary)
+                greeting = await client.ReadReplyAsync(cancellationToken);
+            if (!greeting.IsCompletion)
+                throw new FtpReplyException(greeting);
+            client.Greeting = greeting;
+            return client;
+        }
+        catch
+        {
+            await client.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>USER then PASS. Returns the final reply; a refusal is returned, not thrown, so the caller can ask again.</summary>
+    public async Task<FtpReply> LoginAsync(string user, string password, CancellationToken cancellationToken = default)
+    {
+        var reply = await ExecuteAsync($"USER {user}", cancellationToken);
+        if (reply.IsIntermediate)
+            reply = await ExecuteAsync($"PASS {password}", cancellationToken);
+        return reply;
+    }
+
+    /// <summary>Sends one command and returns its final reply (any preliminary 1xx replies are skipped).</summary>
+    public async Task<FtpReply> ExecuteAsync(string command, CancellationToken cancellationToken = default)
+    {
+        await SendAsync(command, cancellationToken);
+        var reply = await ReadReplyAsync(cancellationToken);
+        while (reply.IsPreliminary)
+            reply = await ReadReplyAsync(cancellationToken);
+        return reply;
+    }
+
+    /// <summary>Like <see cref="ExecuteAsync"/> but a negative reply throws.</summary>
+    public async Task<FtpReply> ExpectAsync(string command, CancellationToken cancellationToken = default)
+    {
+        var reply = await ExecuteAsync(command, cancellationToken);
+        return reply.IsNegative ? throw new FtpReplyException(reply) : reply;
+    }
+
+    public async Task<string> PrintWorkingDirectoryAsync(CancellationToken cancellationToken = default)
+    {
+        var reply = await ExpectAsync("PWD", cancellationToken);
+        // 257 "path" comment; quotes inside the path are doubled.
+        var text = reply.Message;
+        var start = text.IndexOf('"');
+        var end = text.LastIndexOf('"');
+        return start >= 0 && end > start ? text[(start + 1)..end].Replace("\"\"", "\"") : text;
+    }
+
+    public Task<FtpReply> ChangeDirectoryAsync(string path, CancellationToken cancellationToken = default) =>
+        ExpectAsync($"CWD {path}", cancellationToken);
+
+    /// <summary>The size in bytes, or null when the server does not say (no SIZE support, no such file).</summary>
+    public async Task<long?> GetSizeAsync(string path, CancellationToken cancellationToken = default)
+    {
+        await EnsureBinaryAsync(cancellationToken);
+        var reply = await ExecuteAsync($"SIZE {path}", cancellationToken);
+        return reply.Code == 213 && long.TryParse(reply.Message.Trim(), out var size) ? size : null;
+    }
+
+    /// <summary>Writes the LIST listing to <paramref name="output"/> line by line.</summary>
+    public Task ListAsync(string? path, TextWriter output, CancellationToken cancellationToken = default) =>
+        TransferAsync(string.IsNullOrEmpty(path) ? "LIST" : $"LIST {path}", async (data, ct) =>
+        {
+            using var lines = new StreamReader(data, Utf8, detectEncodingFromByteOrderMarks: false, leaveOpen: true);
+            long count = 0;
+            while (await ReadDataAsync(() => lines.ReadLineAsync(ct).AsTask()) is { } line)
+            {
+                await output.WriteLineAsync(line);
+                count++;
+            }
+            return count;
+        }, binaryType: false, cancellationToken);
+
+    /// <summary>RETR into <paramref name="destination"/>; returns the byte count.</summary>
+    public Task<long> DownloadAsync(string remotePath, Stream destination, Action<long>? progress = null, CancellationToken cancellationToken = default) =>
+        TransferAsync($"RETR {remotePath}", async (data, ct) =>
+        {
+            var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+            try
+            {
+                long total = 0;
+                int read;
+                while ((read = await ReadDataAsync(() => data.ReadAsync(buffer.AsMemory(0, BufferSize), ct).AsTask())) > 0)
+                {
+                    await destination.WriteAsync(buffer.AsMemory(0, read), ct);
+                    total += read;
+                    progress?.Invoke(total);
+                }
+                await destination.FlushAsync(ct);
+                return total;
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }, binaryType: true, cancellationToken);
+
+    /// <summary>STOR from <paramref name="source"/>; returns the byte count.</summary>
+    public Task<long> UploadAsync(Stream source, string remotePath, Action<long>? progress = null, CancellationToken cancellationToken = default) =>
+        TransferAsync($"STOR {remotePath}", async (data, ct) =>
+        {
+            var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+            try
+            {
+                long total = 0;
+                int read;
+                while ((read = await source.ReadAsync(buffer.AsMemory(0, BufferSize), ct)) > 0)
+                {
+                    await ReadDataAsync(async () => { await data.WriteAsync(buffer.AsMemory(0, read), ct); return 0; });
+                    total += read;
+                    progress?.Invoke(total);
+                }
+                // The server learns the file is complete only from our FIN on the data connection.
+                data.Socket.Shutdown(SocketShutdown.Send);
+                return total;
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }, binaryType: true, cancellationToken);
+
+    public Task<FtpReply> QuitAsync(CancellationToken cancellationToken = default) =>
+        ExecuteAsync("QUIT", cancellationToken);
+
+    public async ValueTask DisposeAsync()
+    {
+        reader.Dispose();
+        await stream.DisposeAsync();
+    }
+
+    async Task<long> TransferAsync(string command, Func<NetworkStream, CancellationToken, Task<long>> body, bool binaryType, CancellationToken cancellationToken)
+    {
+        if (binaryType)
+            await EnsureBinaryAsync(cancellationToken);
+        var data = await OpenPassiveAsync(cancellationToken);
+        try
+        {
+            var start = await SendAndReadAsync(command, cancellationToken);
+            if (start.IsNegative)
+                throw new FtpReplyException(start);
+            // A server may answer 226 at once for an empty listing; then there is no data to move.
+            long count = 0;
+            if (start.IsPreliminary)
+            {
+                try
+                {
+                    count = await body(data, cancellationToken);
+                }
+                catch (Exception e) when (e is not FtpConnectionLostException)
+                {
+                    // Keep the control connection in step: drop the data side and collect the server's verdict.
+                    await data.DisposeAsync();
+                    var verdict = await ReadReplyAsync(cancellationToken);
+                    if (e is FtpTransferException && verdict.IsNegative)
+                        throw new FtpReplyException(verdict);
+                    throw;
+                }
+                await data.DisposeAsync();
+                var final = await ReadReplyAsync(cancellationToken);
+                if (!final.IsCompletion)
+                    throw new FtpReplyException(final);
+            }
+            return count;
+        }
+        finally
+        {
+            await data.DisposeAsync();
+        }
+    }
+
+    async Task EnsureBinaryAsync(CancellationToken cancellationToken)
+    {
+        if (binary)
+            return;
+        await ExpectAsync("TYPE I", cancellationToken);
+        binary = true;
+    }
+
+    async Task<NetworkStream> OpenPassiveAsync(CancellationToken cancellationToken)
+    {
+        int? port = null;
+        if (!epsvRefused)
+        {
+            var epsv = await ExecuteAsync("EPSV", cancellationToken);
+            port = epsv.Code == 229 ? PassiveReply.EpsvPort(epsv) : null;
+            // Only a permanent refusal means "not supported"; a 4xx may pass.
+            epsvRefused = port is null && epsv.Code >= 500;
+        }
+        if (port is null)
+        {
+            var pasv = await ExpectAsync("PASV", cancellationToken);
+            port = PassiveReply.PasvPort(pasv) ?? throw new FtpProtocolException($"Cannot read the PASV reply: {pasv.Text}");
+        }
+
+        // Connect to the address we already reach the server on, not the one PASV names:
+        // it is often a private address behind NAT, and trusting it invites the FTP bounce attack.
+        var peer = ((IPEndPoint)control.RemoteEndPoint!).Address;
+        if (peer.IsIPv4MappedToIPv6)
+            peer = peer.MapToIPv4();
+        var socket = new Socket(peer.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            await socket.ConnectAsync(new IPEndPoint(peer, port.Value), cancellationToken);
+            return new NetworkStream(socket, ownsSocket: true);
+        }
+        catch (SocketException e)
+        {
+            socket.Dispose();
+            throw new FtpProtocolException($"Cannot open the data connection to port {port}: {e.Message}");
+        }
+    }
+
+    async Task<FtpReply> SendAndReadAsync(string command, CancellationToken cancellationToken)
+    {
+        await SendAsync(command, cancellationToken);
+        return await ReadReplyAsync(cancellationToken);
+    }
+
+    async Task SendAsync(string command, CancellationToken cancellationToken)
+    {
+        // A CR or LF inside an argument would smuggle a second command onto the control connection.
+        if (command.AsSpan().IndexOfAny('\r', '\n') >= 0)
+            throw new ArgumentException("Commands and file names cannot contain line breaks.");
+        trace?.Invoke("--> " + (command.StartsWith("PASS ", StringComparison.OrdinalIgnoreCase) ? "PASS ****" : command));
+        try
+        {
+            await stream.WriteAsync(Utf8.GetBytes(command + "\r\n"), cancellationToken);
+        }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+        {
+            throw new FtpConnectionLostException("Connection to the server was lost.", e);
+        }
+    }
+
+    async Task<FtpReply> ReadReplyAsync(CancellationToken cancellationToken)
+    {
+        FtpReply? reply;
+        try
+        {
+            reply = await FtpReply.ReadAsync(reader, cancellationToken);
+        }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+        {
+            throw new FtpConnectionLostException("Connection to the server was lost.", e);
+        }
+        if (reply is null)
+            throw new FtpConnectionLostException("Connection to the server was lost.");
+        if (trace is not null)
+            foreach (var line in reply.Lines)
+                trace("<-- " + line);
+        return reply;
+    }
+
+    // Tells data-connection failures apart from local file errors inside a transfer.
+    static async Task<T> ReadDataAsync<T>(Func<Task<T>> operation)
+    {
+        try
+        {
+            return await operation();
+        }
+        catch (Exception e) when (e is IOException or SocketException)
+        {
+            throw new FtpTransferException(e);
+        }
+    }
+
+}

@@ -1,0 +1,53 @@
+namespace ScriptFtp.Client;
+
+/// <summary>Command line: <c>[host] [port] [--user NAME] [--password SECRET] [--verbose]</c>.</summary>
+internal sealed record ReplOptions(string Host, int Port, string? User, string? Password, bool Verbose, bool ShowHelp)
+{
+    public const string DefaultHost = "127.0.0.1";
+    public const int DefaultPort = 2121;
+
+    public const string Usage = """
+        Usage: ScriptFtp.Client [host] [port] [--user NAME] [--password SECRET] [--verbose]
+          host        server address (default 127.0.0.1)
+          port        control port (default 2121)
+          --user      log in as NAME instead of asking (with input redirected: instead of the first line)
+          --password  use SECRET instead of asking
+          --verbose   show every command sent and reply received
+        """;
+
+    /// <summary>Throws <see cref="ArgumentException"/> with a message fit for the user.</summary>
+    public static ReplOptions Parse(IReadOnlyList<string> args)
+    {
+        var options = new ReplOptions(DefaultHost, DefaultPort, null, null, false, false);
+        var positional = new List<string>();
+        for (var i = 0; i < args.Count; i++)
+        {
+            var (name, inlineValue) = args[i].Split('=', 2) switch
+            {
+                [var n, var v] when n.StartsWith("--", StringComparison.Ordinal) => (n, (string?)v),
+                _ => (args[i], null),
+            };
+            string Value() => inlineValue ?? (++i < args.Count ? args[i] : throw new ArgumentException($"{name} needs a value."));
+            switch (name)
+            {
+                case "--user" or "-u": options = options with { User = Value() }; break;
+                case "--password" or "-p": options = options with { Password = Value() }; break;
+                case "--verbose" or "-v": options = options with { Verbose = true }; break;
+                case "--help" or "-h" or "-?": options = options with { ShowHelp = true }; break;
+                case var unknown when unknown.StartsWith('-') && unknown.Length > 1:
+                    throw new ArgumentException($"Unknown option '{unknown}'.");
+                default: positional.Add(name); break;
+            }
+        }
+        return positional switch
+        {
+            [] => options,
+            [var host] => options with { Host = host },
+            [var host, var port] => options with { Host = host, Port = ParsePort(port) },
+            _ => throw new ArgumentException($"Unexpected argument '{positional[2]}'."),
+        };
+    }
+
+    static int ParsePort(string text) =>
+        int.TryParse(text, out var port) && port is > 0 and <= 65535 ? port : throw new ArgumentException($"'{text}' is not a port number.");
+}
