@@ -379,8 +379,8 @@ public abstract record Effect
     public sealed record Administer(AdminAction Action, string Name, string? Password) : Effect;
     /// <summary>Ask the shell for its status lines (connections, uptime) for STAT.</summary>
     public sealed record ServerStatus : Effect;
-    /// <summary>Run a plugin's handler (answered with <see cref="EffectResult.PluginReply"/>).</summary>
-    public sealed record RunPlugin(Command Command, Request Request) : Effect;
+    /// <summary>Run a plugin's handler (answered with <see cref="EffectResult.PluginReply"/>). Handler is the plugin's own delegate, opaque to the core.</summary>
+    public sealed record RunPlugin(string Origin, Request Request, object Handler) : Effect;
 }
 
 /// <summary>What the shell reports back after performing an <see cref="Effect"/>.</summary>
@@ -629,6 +629,14 @@ public static class Protocol
         return null;
     }
 
+    private static readonly (AdminAction Action, string Verb, string Usage, string Help)[] AdminVerbs =
+    [
+        (AdminAction.AddUser, "ADDUSER", "ADDUSER <user> <password>", "Create a user with a home folder."),
+        (AdminAction.DeleteUser, "DELUSER", "DELUSER <user>", "Delete a user (their files are kept)."),
+        (AdminAction.Ban, "BAN", "BAN <user>", "Ban a user and end their sessions."),
+        (AdminAction.Unban, "UNBAN", "UNBAN <user>", "Lift a ban."),
+    ];
+
     /// <summary>The built-in table.</summary>
     public static readonly CommandTable BuiltIns = BuildTable();
 
@@ -684,14 +692,6 @@ public static class Protocol
         }
         return t;
     }
-
-    private static readonly (AdminAction Action, string Verb, string Usage, string Help)[] AdminVerbs =
-    [
-        (AdminAction.AddUser, "ADDUSER", "ADDUSER <user> <password>", "Create a user with a home folder."),
-        (AdminAction.DeleteUser, "DELUSER", "DELUSER <user>", "Delete a user (their files are kept)."),
-        (AdminAction.Ban, "BAN", "BAN <user>", "Ban a user and end their sessions."),
-        (AdminAction.Unban, "UNBAN", "UNBAN <user>", "Lift a ban."),
-    ];
 
     private static Outcome User(Context context, Session session, Request request)
     {
@@ -973,7 +973,8 @@ public static class Protocol
     private static Outcome Transfer(Session session, Effect effect, Func<EffectResult.Transferred, Reply> success)
     {
         var after = session with { Data = DataPlan.None };
-        return Out.Do(after, effect, result => result switch
+        // The shell reads the plan from the session it is handed; it is spent once the transfer is over.
+        return Out.Do(session, effect, result => result switch
         {
             EffectResult.Transferred { Completed: true } t => Out.Reply(after, success(t)),
             EffectResult.Transferred t => Out.Reply(after, t.Error is null ? Reply.TransferAborted : new Reply(451, t.Error)),
@@ -1057,6 +1058,18 @@ public static class Protocol
             _ => throw Unexpected(result),
         });
     }
+
+    /// <summary>A table entry whose handler is a plugin's: the shell runs it; a null reply means "do what the replaced built-in does".</summary>
+    public static Command PluginCommand(string verb, Access access, string usage, string help, string origin, object handler) =>
+        new(verb, access, usage, help, (context, session, request) => Out.Do(session, new Effect.RunPlugin(origin, request, handler), result => result switch
+        {
+            EffectResult.PluginReply { Reply: { } reply } => Out.Reply(session, reply),
+            EffectResult.PluginReply => context.Commands.Find(request.Verb)?.Replaced is { } builtIn
+                ? Guard(builtIn, session, request) ?? builtIn.Handle(context, session, request)
+                : Out.Reply(session, Reply.Unknown(request.Verb)),
+            _ => throw Unexpected(result),
+        }))
+        { Origin = origin };
 
     /// <summary>The exception for an effect answered with a result of the wrong kind: a bug in the shell.</summary>
     public static InvalidOperationException Unexpected(EffectResult result) => new($"unexpected effect result {result.GetType().Name}");

@@ -1,0 +1,168 @@
+using System.Collections.Immutable;
+using System.Net;
+using Serilog.Events;
+using ScriptFtp.Toml;
+
+namespace ScriptFtp;
+
+/// <summary>The server's configuration, read once from <c>ftp.toml</c>. Relative paths are already resolved against the file's folder.</summary>
+public sealed record ServerConfig
+{
+    /// <summary>Address to listen on; <c>::</c> serves IPv6 and IPv4 at once.</summary>
+    public IPAddress Listen { get; init; } = IPAddress.IPv6Any;
+    /// <summary>Control port (0 picks a free one).</summary>
+    public int Port { get; init; } = 2121;
+    /// <summary>Folder under which every user's home lives.</summary>
+    public string Root { get; init; } = Path.GetFullPath("ftproot");
+    /// <summary>The users file.</summary>
+    public string UsersFile { get; init; } = Path.GetFullPath("users.toml");
+    /// <summary>Greeting text.</summary>
+    public string Banner { get; init; } = "ScriptFtp ready.";
+    /// <summary>Whether STOR may replace an existing file.</summary>
+    public bool AllowOverwrite { get; init; }
+    /// <summary>A session idle this long is closed with 421.</summary>
+    public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromMinutes(5);
+    /// <summary>Most sessions at once; more get 421.</summary>
+    public int MaxConnections { get; init; } = 200;
+    /// <summary>Most sessions from one address at once.</summary>
+    public int MaxConnectionsPerAddress { get; init; } = 50;
+    /// <summary>Lowest passive port (0 with <see cref="PassivePortMax"/> 0: any free port).</summary>
+    public int PassivePortMin { get; init; }
+    /// <summary>Highest passive port.</summary>
+    public int PassivePortMax { get; init; }
+    /// <summary>Address advertised in PASV replies when the server sits behind NAT.</summary>
+    public IPAddress? PublicAddress { get; init; }
+    /// <summary>Rolling log file path, or null for console only.</summary>
+    public string? LogFile { get; init; } = Path.GetFullPath("logs/scriptftp-.log");
+    /// <summary>Lowest level logged.</summary>
+    public LogEventLevel LogLevel { get; init; } = LogEventLevel.Information;
+    /// <summary>Failed logins from one address before it is slowed down and locked out.</summary>
+    public int MaxFailedLogins { get; init; } = 5;
+    /// <summary>How long failed logins are remembered.</summary>
+    public TimeSpan FailureWindow { get; init; } = TimeSpan.FromMinutes(5);
+    /// <summary>Delay before answering an address that reached the limit.</summary>
+    public TimeSpan LoginDelay { get; init; } = TimeSpan.FromSeconds(2);
+    /// <summary>How long such an address is then refused.</summary>
+    public TimeSpan Lockout { get; init; } = TimeSpan.FromMinutes(15);
+    /// <summary>Folder of <c>.csx</c> plugins, or null for none.</summary>
+    public string? PluginsFolder { get; init; } = Path.GetFullPath("plugins");
+    /// <summary>Refuse to start when a plugin does not compile.</summary>
+    public bool PluginsStrict { get; init; }
+    /// <summary>A plugin handler running longer than this gets a 451.</summary>
+    public TimeSpan PluginTimeout { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>Recompile plugins when the folder changes.</summary>
+    public bool PluginsReload { get; init; } = true;
+    /// <summary>Each plugin's own <c>[plugin.NAME]</c> table.</summary>
+    public ImmutableDictionary<string, TomlTable> PluginSettings { get; init; } = ImmutableDictionary<string, TomlTable>.Empty;
+    /// <summary>How long running transfers may finish at shutdown.</summary>
+    public TimeSpan ShutdownGrace { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The options the protocol core needs.</summary>
+    public ServerOptions Options => new(Banner, AllowOverwrite);
+
+    /// <summary>Reads <c>ftp.toml</c>; throws <see cref="TomlException"/> positioned at the bad line.</summary>
+    public static ServerConfig Load(string path) =>
+        FromToml(Toml.Toml.ParseFile(path), Path.GetFileName(path), Path.GetDirectoryName(Path.GetFullPath(path))!);
+
+    /// <summary>Binds a parsed document; <paramref name="baseFolder"/> anchors relative paths.</summary>
+    public static ServerConfig FromToml(TomlTable document, string sourceName, string baseFolder)
+    {
+        var defaults = new ServerConfig();
+        string Full(string p) => Path.GetFullPath(Path.Combine(baseFolder, p));
+        var top = new TomlTableReader(document, sourceName);
+        var config = defaults;
+
+        if (top.Table("server") is { } server)
+        {
+            config = config with
+            {
+                Listen = Address(server, "listen", defaults.Listen)!,
+                Port = server.Int32("port", defaults.Port, 0, 65535),
+                Root = Full(server.String("root", "ftproot")),
+                UsersFile = Full(server.String("users_file", "users.toml")),
+                Banner = server.String("banner", defaults.Banner),
+                AllowOverwrite = server.Boolean("allow_overwrite", defaults.AllowOverwrite),
+                IdleTimeout = server.Seconds("idle_timeout", defaults.IdleTimeout),
+                MaxConnections = server.Int32("max_connections", defaults.MaxConnections, 1, 100_000),
+                MaxConnectionsPerAddress = server.Int32("max_connections_per_address", defaults.MaxConnectionsPerAddress, 1, 100_000),
+                ShutdownGrace = server.Seconds("shutdown_grace", defaults.ShutdownGrace),
+            };
+            if (config.Banner.Contains('\n') || config.Banner.Contains('\r')) throw server.Error("banner", "banner must be a single line");
+            server.RejectUnknown();
+        }
+        else config = config with { Root = Full("ftproot"), UsersFile = Full("users.toml") };
+
+        if (top.Table("passive") is { } passive)
+        {
+            config = config with
+            {
+                PassivePortMin = passive.Int32("port_min", 0, 0, 65535),
+                PassivePortMax = passive.Int32("port_max", 0, 0, 65535),
+                PublicAddress = Address(passive, "public_address", null),
+            };
+            if (config.PassivePortMin > config.PassivePortMax) throw passive.Error("port_min", "port_min must not be greater than port_max");
+            if ((config.PassivePortMin == 0) != (config.PassivePortMax == 0)) throw passive.Error("port_min", "set both port_min and port_max, or neither");
+            if (config.PublicAddress is { AddressFamily: not System.Net.Sockets.AddressFamily.InterNetwork })
+                throw passive.Error("public_address", "public_address must be an IPv4 address (PASV can only advertise IPv4)");
+            passive.RejectUnknown();
+        }
+
+        if (top.Table("log") is { } log)
+        {
+            var file = log.String("file", "logs/scriptftp-.log");
+            config = config with
+            {
+                LogFile = file.Length == 0 ? null : Full(file),
+                LogLevel = log.Enum("level", defaults.LogLevel),
+            };
+            log.RejectUnknown();
+        }
+        else config = config with { LogFile = Full("logs/scriptftp-.log") };
+
+        if (top.Table("security") is { } security)
+        {
+            config = config with
+            {
+                MaxFailedLogins = security.Int32("max_failed_logins", defaults.MaxFailedLogins, 1, 1_000_000),
+                FailureWindow = security.Seconds("failure_window", defaults.FailureWindow),
+                LoginDelay = security.Seconds("login_delay", defaults.LoginDelay),
+                Lockout = security.Seconds("lockout", defaults.Lockout),
+            };
+            security.RejectUnknown();
+        }
+
+        if (top.Table("plugins") is { } plugins)
+        {
+            var folder = plugins.String("folder", "plugins");
+            config = config with
+            {
+                PluginsFolder = folder.Length == 0 ? null : Full(folder),
+                PluginsStrict = plugins.Boolean("strict", defaults.PluginsStrict),
+                PluginTimeout = plugins.Seconds("timeout", defaults.PluginTimeout),
+                PluginsReload = plugins.Boolean("reload", defaults.PluginsReload),
+            };
+            plugins.RejectUnknown();
+        }
+        else config = config with { PluginsFolder = Full("plugins") };
+
+        if (top.RawTable("plugin") is { } pluginSections)
+        {
+            var sections = ImmutableDictionary.CreateBuilder<string, TomlTable>(StringComparer.OrdinalIgnoreCase);
+            foreach (var (name, value) in pluginSections)
+                sections[name] = value as TomlTable ?? throw new TomlException(sourceName, pluginSections.PositionOf(name), $"[plugin.{name}] must be a table");
+            config = config with { PluginSettings = sections.ToImmutable() };
+        }
+
+        top.RejectUnknown();
+        return config;
+    }
+
+    private static IPAddress? Address(TomlTableReader reader, string key, IPAddress? fallback)
+    {
+        var text = reader.OptionalString(key);
+        if (text is null || text.Length == 0) return fallback;
+        return IPAddress.TryParse(text, out var address)
+            ? address
+            : throw reader.Error(key, $"\"{text}\" is not an IP address (examples: \"::\", \"0.0.0.0\", \"127.0.0.1\")");
+    }
+}

@@ -1,0 +1,535 @@
+using System.Collections.Immutable;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Serilog;
+
+namespace ScriptFtp;
+
+/// <summary>
+/// One control connection: read a line, dispatch it through the core, perform the effects it asks for, write the replies.
+/// The session value is the only state the protocol keeps; the fields here are the I/O resources that go with it.
+/// </summary>
+internal sealed class Connection
+{
+    private const int MaxLineLength = 8192;
+    private const int MaxConsecutiveErrors = 30;
+
+    private readonly FtpHost host;
+    private readonly Socket socket;
+    private readonly NetworkStream stream;
+    private readonly SemaphoreSlim writeLock = new(1, 1);
+    private readonly CancellationTokenSource lifetime;
+    private readonly TaskCompletionSource<Reply> stopRequest = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly DateTimeOffset connectedAt;
+    private ILogger log;
+    private Session state;
+    private UserFiles? files;
+    private Socket? passiveListener;
+    private RunningTransfer? transfer;
+    private int consecutiveErrors;
+    private bool closing;
+
+    private sealed record RunningTransfer(Task<EffectResult> Task, CancellationTokenSource Cancel, Func<EffectResult, Outcome> Then, DataChannel.Counter Counter);
+
+    public Connection(FtpHost host, Socket socket, string id)
+    {
+        this.host = host;
+        this.socket = socket;
+        stream = new NetworkStream(socket, ownsSocket: true);
+        lifetime = CancellationTokenSource.CreateLinkedTokenSource(host.Stopping);
+        connectedAt = host.Time.GetUtcNow();
+        var remote = (IPEndPoint)socket.RemoteEndPoint!;
+        state = new Session(id, remote, (IPEndPoint)socket.LocalEndPoint!);
+        log = host.Log.ForContext("Session", $"[{id} {remote}] ");
+    }
+
+    /// <summary>The session as it is now (for WHO, STAT and bans).</summary>
+    public SessionView View => new(state.Id, DataAddress.Normalize(state.Remote.Address), state.User?.Name, state.Directory, connectedAt);
+
+    /// <summary>Ends the session: at once when <paramref name="waitForTransfer"/> is false, else after the running transfer.</summary>
+    public void Stop(Reply reply, bool waitForTransfer)
+    {
+        if (!waitForTransfer) transfer?.Cancel.Cancel();
+        stopRequest.TrySetResult(reply);
+    }
+
+    public async Task RunAsync()
+    {
+        log.Information("Connected");
+        host.Hooks.Connected(View);
+        var reader = new LineReader(stream, MaxLineLength);
+        Task<LineReader.Line?>? read = null;
+        try
+        {
+            await SendAsync([Protocol.Greeting(host.Config.Options)]);
+            while (!closing)
+            {
+                read ??= reader.ReadAsync(lifetime.Token);
+                var waits = new List<Task> { read, stopRequest.Task };
+                if (transfer is { } running) waits.Add(running.Task);
+                else waits.Add(Task.Delay(host.Config.IdleTimeout, lifetime.Token));
+                var first = await Task.WhenAny(waits);
+                if (first == stopRequest.Task)
+                {
+                    await FinishTransferAsync();
+                    await SendAsync([stopRequest.Task.Result]);
+                    break;
+                }
+                if (transfer is not null && first == transfer.Task)
+                {
+                    await FinishTransferAsync();
+                    continue;
+                }
+                if (first != read)
+                {
+                    await SendAsync([Reply.Closing($"Idle for {host.Config.IdleTimeout.TotalSeconds:0} seconds; closing the connection.")]);
+                    log.Information("Idle timeout");
+                    break;
+                }
+                var line = await read;
+                read = null;
+                if (line is null) break;
+                await HandleLineAsync(line.Value);
+            }
+        }
+        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
+        {
+            log.Debug("Connection ended: {Reason}", e.Message);
+        }
+        catch (Exception e)
+        {
+            log.Error(e, "Session failed");
+        }
+        finally
+        {
+            transfer?.Cancel.Cancel();
+            if (transfer is not null)
+                try { await transfer.Task; } catch (Exception e) { log.Debug("Transfer ended: {Reason}", e.Message); }
+            passiveListener?.Dispose();
+            host.Hooks.Disconnected(View);
+            try { socket.Shutdown(SocketShutdown.Both); } catch (SocketException) { } catch (ObjectDisposedException) { }
+            await stream.DisposeAsync();
+            lifetime.Dispose();
+            log.Information("Disconnected");
+        }
+    }
+
+    private async Task HandleLineAsync(LineReader.Line line)
+    {
+        if (line.TooLong)
+        {
+            await SendAsync([new Reply(500, $"Command line too long (limit {MaxLineLength} bytes).")]);
+            return;
+        }
+        var request = Request.Parse(line.Text);
+        if (request is null) return;
+        log.Information("{Command}", request.ToString());
+        if (transfer is not null)
+        {
+            switch (request.Verb)
+            {
+                case "ABOR":
+                    transfer.Cancel.Cancel();
+                    await FinishTransferAsync();
+                    await SendAsync([Reply.AbortDone]);
+                    return;
+                case "STAT" when !request.HasArgument:
+                    await SendAsync([new Reply(213, $"Transfer in progress: {transfer.Counter.Bytes} bytes so far.")]);
+                    return;
+                default:
+                    // Commands sent during a transfer are answered in order, after it.
+                    await FinishTransferAsync();
+                    break;
+            }
+        }
+        var context = new Context(host.Hooks.Commands, host.Config.Options, host.Time.GetUtcNow());
+        await RunAsync(Protocol.Dispatch(context, state, request));
+    }
+
+    private async Task RunAsync(Outcome outcome)
+    {
+        while (true)
+        {
+            switch (outcome)
+            {
+                case Outcome.Respond respond:
+                    state = respond.Next;
+                    await SendAsync(respond.Replies);
+                    if (respond.Close) closing = true;
+                    return;
+                case Outcome.Perform { Effect: Effect.SendFile or Effect.SendText or Effect.ReceiveFile } perform:
+                    state = perform.Next;
+                    StartTransfer(perform);
+                    return;
+                case Outcome.Perform perform:
+                    state = perform.Next;
+                    outcome = perform.Then(await PerformAsync(perform.Effect));
+                    break;
+                default:
+                    throw new InvalidOperationException($"unknown outcome {outcome.GetType().Name}");
+            }
+        }
+    }
+
+    private async Task SendAsync(ImmutableArray<Reply> replies)
+    {
+        if (replies.IsEmpty) return;
+        var text = string.Concat(replies.Select(r => r.Format()));
+        foreach (var reply in replies)
+        {
+            consecutiveErrors = reply.Code >= 500 ? consecutiveErrors + 1 : 0;
+            log.Debug("Reply {Code} {Text}", reply.Code, reply.Lines.FirstOrDefault());
+        }
+        await writeLock.WaitAsync(lifetime.Token);
+        try { await stream.WriteAsync(Encoding.UTF8.GetBytes(text), lifetime.Token); }
+        finally { writeLock.Release(); }
+        if (consecutiveErrors >= MaxConsecutiveErrors && !closing)
+        {
+            closing = true;
+            await SendAsync([Reply.Closing("Too many errors; closing the connection.")]);
+        }
+    }
+
+    private async Task<EffectResult> PerformAsync(Effect effect)
+    {
+        switch (effect)
+        {
+            case Effect.Authenticate a:
+                return await AuthenticateAsync(a);
+            case Effect.OpenPassive:
+                passiveListener?.Dispose();
+                passiveListener = null;
+                try
+                {
+                    passiveListener = DataChannel.Listen(state.Local.Address, host.Config.PassivePortMin, host.Config.PassivePortMax);
+                }
+                catch (SocketException e)
+                {
+                    log.Warning("No passive port available: {Reason}", e.Message);
+                    return new EffectResult.Failed("No passive port is free; try again later.");
+                }
+                var endpoint = (IPEndPoint)passiveListener.LocalEndPoint!;
+                return new EffectResult.Listening(endpoint, host.Config.PublicAddress ?? DataAddress.Normalize(state.Local.Address));
+            case Effect.Administer admin:
+                return await host.AdministerAsync(state.User!, admin, log);
+            case Effect.ServerStatus:
+                return new EffectResult.Status(host.StatusLines());
+            case Effect.RunPlugin run:
+                return await host.Hooks.RunPluginAsync(run, View, files, lifetime.Token);
+            default:
+                return files is null
+                    ? throw new InvalidOperationException($"{effect.GetType().Name} before login")
+                    : files.Apply(effect);
+        }
+    }
+
+    private async Task<EffectResult> AuthenticateAsync(Effect.Authenticate attempt)
+    {
+        var address = DataAddress.Normalize(state.Remote.Address);
+        switch (host.Guard.Check(address))
+        {
+            case LoginVerdict.Refused refused:
+                log.Warning("Login refused: {Address} is locked out for {Seconds:0} more seconds", address, refused.Remaining.TotalSeconds);
+                return new EffectResult.Refused(Reply.Closing($"Too many failed logins from your address; try again in {Math.Ceiling(refused.Remaining.TotalMinutes):0} minute(s)."));
+            case LoginVerdict.Delay delay:
+                log.Warning("Slowing down logins from {Address} by {Seconds:0.#} s after repeated failures", address, delay.Duration.TotalSeconds);
+                await Task.Delay(delay.Duration, lifetime.Token);
+                break;
+        }
+        var (status, account) = host.Users.Authenticate(attempt.Name, attempt.Password);
+        if (status == AuthStatus.Ok && account is not null)
+        {
+            host.Guard.RecordSuccess(address);
+            var home = host.Users.HomePath(account);
+            Directory.CreateDirectory(home);
+            files = new UserFiles(home);
+            log = host.Log.ForContext("Session", $"[{state.Id} {state.Remote} {account.Name}] ");
+            log.Information("Logged in");
+            var user = new UserView(account.Name, account.Admin, account.ReadOnly, home);
+            var view = View with { User = account.Name };
+            host.Hooks.LoggedIn(view);
+            return new EffectResult.Authenticated(user);
+        }
+        host.Guard.RecordFailure(address);
+        host.Hooks.LoginFailed(View, attempt.Name);
+        if (status == AuthStatus.Banned)
+        {
+            log.Warning("Login refused for banned user {User}", attempt.Name);
+            return new EffectResult.Refused(new Reply(530, "Login refused: this account is banned."));
+        }
+        log.Warning("Failed login for {User}", attempt.Name);
+        return new EffectResult.Refused(new Reply(530, "Login incorrect."));
+    }
+
+    private void StartTransfer(Outcome.Perform perform)
+    {
+        var cancel = CancellationTokenSource.CreateLinkedTokenSource(lifetime.Token);
+        var counter = new DataChannel.Counter();
+        var plan = state.Data;
+        var listener = passiveListener;
+        passiveListener = null;
+        transfer = new RunningTransfer(TransferAsync(perform.Effect, plan, listener, counter, cancel.Token), cancel, perform.Then, counter);
+    }
+
+    private async Task FinishTransferAsync()
+    {
+        if (transfer is not { } running) return;
+        EffectResult result;
+        try { result = await running.Task; }
+        catch (Exception e)
+        {
+            log.Error(e, "Transfer failed");
+            result = new EffectResult.Transferred(running.Counter.Bytes, "", false, "Local error in processing.");
+        }
+        transfer = null;
+        running.Cancel.Dispose();
+        await RunAsync(running.Then(result));
+    }
+
+    private async Task<EffectResult> TransferAsync(Effect effect, DataPlan plan, Socket? listener, DataChannel.Counter counter, CancellationToken cancel)
+    {
+        try
+        {
+            var userFiles = files!;
+            var (virtualPath, upload) = effect switch
+            {
+                Effect.SendFile s => (s.Path, false),
+                Effect.ReceiveFile r => (r.Path, true),
+                Effect.SendText t => (t.What, false),
+                _ => throw new ArgumentException("not a transfer", nameof(effect)),
+            };
+            string? physical = null;
+            if (effect is not Effect.SendText)
+            {
+                physical = userFiles.Physical(virtualPath);
+                if (physical is null) return new EffectResult.Failed("File name not allowed.");
+            }
+            if (effect is Effect.ReceiveFile && await host.Hooks.BeforeUploadAsync(View, userFiles, virtualPath, cancel) is { } refusal)
+            {
+                log.Information("Upload of {Path} refused by a plugin: {Reply}", virtualPath, refusal.Lines.FirstOrDefault());
+                return new EffectResult.Refused(refusal);
+            }
+            if (effect is Effect.SendFile && !CanRead(physical!)) return new EffectResult.Failed("Permission denied.");
+
+            Socket data;
+            try
+            {
+                data = plan switch
+                {
+                    DataPlan.Passive when listener is not null => await DataChannel.AcceptAsync(listener, state.Remote.Address, cancel),
+                    DataPlan.Active a => await DataChannel.ConnectAsync(a.Target, state.Local.Address, cancel),
+                    _ => throw new SocketException((int)SocketError.NotConnected),
+                };
+            }
+            catch (Exception e) when (e is SocketException or OperationCanceledException)
+            {
+                log.Information("Data connection failed: {Reason}", e.Message);
+                return new EffectResult.Refused(Reply.CantOpenData);
+            }
+            finally
+            {
+                listener?.Dispose();
+            }
+
+            using (data)
+            {
+                var mode = state.Type == TransferType.Ascii ? "ASCII" : "BINARY";
+                var watch = Stopwatch.StartNew();
+                var result = effect switch
+                {
+                    Effect.SendFile s => await SendFileAsync(data, s, physical!, mode, counter, cancel),
+                    Effect.SendText t => await SendTextAsync(data, t, counter, cancel),
+                    Effect.ReceiveFile r => await ReceiveFileAsync(data, r, physical!, mode, counter, cancel),
+                    _ => throw new ArgumentException("not a transfer", nameof(effect)),
+                };
+                try { data.Shutdown(SocketShutdown.Both); } catch (SocketException) { }
+                if (result is EffectResult.Transferred t2 && effect is not Effect.SendText)
+                {
+                    log.Information("{Direction} {Path}: {Bytes} bytes in {Seconds:0.###} s{Status}", upload ? "Upload" : "Download",
+                        t2.StoredAs, t2.Bytes, watch.Elapsed.TotalSeconds, t2.Completed ? "" : " (incomplete)");
+                    if (t2.Completed)
+                    {
+                        if (upload) host.Hooks.FileReceived(View, t2.StoredAs, t2.Bytes);
+                        else host.Hooks.FileSent(View, t2.StoredAs, t2.Bytes);
+                    }
+                }
+                return result;
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            return new EffectResult.Transferred(counter.Bytes, "", false, null);
+        }
+    }
+
+    private static bool CanRead(string path)
+    {
+        try
+        {
+            using var _ = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    private async Task<EffectResult> SendFileAsync(Socket data, Effect.SendFile send, string physical, string mode, DataChannel.Counter counter, CancellationToken cancel)
+    {
+        var size = new FileInfo(physical).Length;
+        await SendAsync([new Reply(150, $"Opening {mode} mode data connection for {VirtualPath.Name(send.Path)} ({size - send.Offset} bytes).")]);
+        try
+        {
+            var bytes = await DataChannel.SendFileAsync(data, physical, send.Offset, send.Type, counter, cancel);
+            return new EffectResult.Transferred(bytes, send.Path, true, null);
+        }
+        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException)
+        {
+            log.Debug("Download cut short: {Reason}", e.Message);
+            return new EffectResult.Transferred(counter.Bytes, send.Path, false, null);
+        }
+    }
+
+    private async Task<EffectResult> SendTextAsync(Socket data, Effect.SendText send, DataChannel.Counter counter, CancellationToken cancel)
+    {
+        await SendAsync([new Reply(150, "Here comes the directory listing.")]);
+        try
+        {
+            var bytes = await DataChannel.SendTextAsync(data, send.Text, cancel);
+            counter.Bytes = bytes;
+            return new EffectResult.Transferred(bytes, send.What, true, null);
+        }
+        catch (Exception e) when (e is SocketException or OperationCanceledException)
+        {
+            return new EffectResult.Transferred(counter.Bytes, send.What, false, null);
+        }
+    }
+
+    private async Task<EffectResult> ReceiveFileAsync(Socket data, Effect.ReceiveFile receive, string physical, string mode, DataChannel.Counter counter, CancellationToken cancel)
+    {
+        var inPlace = receive.Mode is WriteMode.Resume or WriteMode.Append;
+        // Whole-file uploads go to a hidden partial file first, so a broken upload never leaves a truncated file under the real name.
+        var target = inPlace ? physical : UserFiles.PartialFor(physical);
+        FileStream file;
+        try
+        {
+            file = receive.Mode switch
+            {
+                WriteMode.Append => new FileStream(target, FileMode.Append, FileAccess.Write, FileShare.Read, 0, FileOptions.Asynchronous),
+                WriteMode.Resume => new FileStream(target, FileMode.Open, FileAccess.Write, FileShare.Read, 0, FileOptions.Asynchronous),
+                _ => new FileStream(target, FileMode.CreateNew, FileAccess.Write, FileShare.None, 0, FileOptions.Asynchronous),
+            };
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return new EffectResult.Failed(e is UnauthorizedAccessException ? "Permission denied." : "Cannot create the file.");
+        }
+        await SendAsync([new Reply(150, $"Ok to send data ({mode} mode).")]);
+        var completed = false;
+        string? error = null;
+        var storedAs = receive.Path;
+        try
+        {
+            await using (file)
+            {
+                if (receive.Mode == WriteMode.Resume)
+                {
+                    file.SetLength(receive.Offset);
+                    file.Seek(receive.Offset, SeekOrigin.Begin);
+                }
+                try
+                {
+                    await DataChannel.ReceiveAsync(data, file, receive.Type, counter, cancel);
+                    await file.FlushAsync(CancellationToken.None);
+                    completed = true;
+                }
+                catch (IOException e) when (e.InnerException is not SocketException && e is not EndOfStreamException && !IsNetwork(e))
+                {
+                    error = "Local error: the file could not be written (disk full?).";
+                }
+                catch (Exception e) when (e is IOException or SocketException or OperationCanceledException) { }
+            }
+            if (completed && !inPlace)
+            {
+                var placed = Place(target, physical, receive.Mode);
+                if (placed is null) return new EffectResult.Transferred(counter.Bytes, receive.Path, false, $"{VirtualPath.Name(receive.Path)}: File exists; overwriting is disabled on this server.");
+                storedAs = VirtualPath.Parent(receive.Path).TrimEnd('/') + "/" + Path.GetFileName(placed);
+            }
+            return new EffectResult.Transferred(counter.Bytes, storedAs, completed, error);
+        }
+        finally
+        {
+            if (!inPlace && File.Exists(target)) File.Delete(target);
+        }
+    }
+
+    private static bool IsNetwork(IOException e) => e.InnerException is SocketException || e.Source == "System.Net.Sockets";
+
+    /// <summary>Moves a finished upload to its name; null when the name was taken meanwhile and overwriting is off.</summary>
+    private static string? Place(string partial, string physical, WriteMode mode)
+    {
+        switch (mode)
+        {
+            case WriteMode.Overwrite:
+                File.Move(partial, physical, overwrite: true);
+                return physical;
+            case WriteMode.Create:
+                try { File.Move(partial, physical, overwrite: false); return physical; }
+                catch (IOException) when (File.Exists(physical)) { return null; }
+            case WriteMode.Unique:
+                for (var i = 0; ; i++)
+                {
+                    var candidate = i == 0 ? physical : $"{physical}.{i}";
+                    try { File.Move(partial, candidate, overwrite: false); return candidate; }
+                    catch (IOException) when (File.Exists(candidate) || Directory.Exists(candidate)) { }
+                }
+            default:
+                throw new ArgumentOutOfRangeException(nameof(mode), mode, "not a whole-file upload");
+        }
+    }
+
+    /// <summary>Reads control lines with the core's framer, over a fixed buffer.</summary>
+    private sealed class LineReader(Stream stream, int maxLength)
+    {
+        public readonly record struct Line(string Text, bool TooLong);
+        private readonly byte[] buffer = new byte[maxLength * 2 + 2];
+        private int start;
+        private int end;
+        private bool discarding;
+
+        public async Task<Line?> ReadAsync(CancellationToken cancel)
+        {
+            while (true)
+            {
+                var frame = LineFramer.Next(buffer.AsSpan(start, end - start), maxLength);
+                var endedLine = frame.Consumed > 0 && buffer[start + frame.Consumed - 1] == (byte)'\n';
+                start += frame.Consumed;
+                if (frame.TooLong)
+                {
+                    if (endedLine) { discarding = false; return new Line("", true); }
+                    discarding = true;
+                }
+                else if (frame.Line is not null)
+                {
+                    if (!discarding) return new Line(frame.Line, false);
+                    // The tail of an overlong line: report the whole line once.
+                    discarding = false;
+                    return new Line("", true);
+                }
+                if (start == end) start = end = 0;
+                else if (start > 0)
+                {
+                    Array.Copy(buffer, start, buffer, 0, end - start);
+                    end -= start;
+                    start = 0;
+                }
+                var read = await stream.ReadAsync(buffer.AsMemory(end), cancel);
+                if (read == 0) return null;
+                end += read;
+            }
+        }
+    }
+}

@@ -1,0 +1,194 @@
+using System.Buffers;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace ScriptFtp;
+
+/// <summary>Opens data connections (passive listeners, active connects) and moves bytes over them.</summary>
+internal static class DataChannel
+{
+    public const int BufferSize = 1 << 20;
+    private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>Listens on the control connection's local address, in the configured port range.</summary>
+    public static Socket Listen(IPAddress local, int portMin, int portMax)
+    {
+        local = local.IsIPv4MappedToIPv6 ? local.MapToIPv4() : local;
+        if (portMin == 0) return Bind(local, 0) ?? throw new SocketException((int)SocketError.AddressAlreadyInUse);
+        var span = portMax - portMin + 1;
+        var start = Random.Shared.Next(span);
+        for (var i = 0; i < span; i++)
+            if (Bind(local, portMin + (start + i) % span) is { } socket) return socket;
+        throw new SocketException((int)SocketError.AddressAlreadyInUse);
+    }
+
+    private static Socket? Bind(IPAddress local, int port)
+    {
+        var socket = new Socket(local.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            socket.Bind(new IPEndPoint(local, port));
+            socket.Listen(1);
+            return socket;
+        }
+        catch (SocketException)
+        {
+            socket.Dispose();
+            return null;
+        }
+    }
+
+    /// <summary>Accepts the client's data connection; connections from any other address are dropped (no stealing).</summary>
+    public static async Task<Socket> AcceptAsync(Socket listener, IPAddress expected, CancellationToken cancel)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        timeout.CancelAfter(ConnectTimeout);
+        while (true)
+        {
+            var socket = await listener.AcceptAsync(timeout.Token);
+            if (socket.RemoteEndPoint is IPEndPoint remote && DataAddress.SameHost(remote.Address, expected)) return Tune(socket);
+            socket.Dispose();
+        }
+    }
+
+    /// <summary>Connects to the client for PORT/EPRT, from the control connection's local address.</summary>
+    public static async Task<Socket> ConnectAsync(IPEndPoint target, IPAddress local, CancellationToken cancel)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        timeout.CancelAfter(ConnectTimeout);
+        var address = target.Address;
+        var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            var source = local.IsIPv4MappedToIPv6 && address.AddressFamily == AddressFamily.InterNetwork ? local.MapToIPv4() : local;
+            if (source.AddressFamily == address.AddressFamily) socket.Bind(new IPEndPoint(source, 0));
+            await socket.ConnectAsync(target, timeout.Token);
+            return Tune(socket);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    private static Socket Tune(Socket socket)
+    {
+        socket.NoDelay = true;
+        socket.SendBufferSize = BufferSize;
+        socket.ReceiveBufferSize = BufferSize;
+        return socket;
+    }
+
+    /// <summary>Sends a file from an offset. Binary whole files go through the kernel's sendfile.</summary>
+    public static async Task<long> SendFileAsync(Socket socket, string path, long offset, TransferType type, Counter counter, CancellationToken cancel)
+    {
+        if (type == TransferType.Binary && offset == 0)
+        {
+            var length = new FileInfo(path).Length;
+            await socket.SendFileAsync(path, cancel);
+            counter.Bytes = length;
+            return length;
+        }
+        await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 0, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        file.Seek(offset, SeekOrigin.Begin);
+        await using var network = new NetworkStream(socket, ownsSocket: false);
+        return type == TransferType.Ascii
+            ? await CopyAsync(file, network, ToCrLf, false, counter, cancel)
+            : await CopyAsync(file, network, null, false, counter, cancel);
+    }
+
+    /// <summary>Sends text (listings) as UTF-8.</summary>
+    public static async Task<long> SendTextAsync(Socket socket, string text, CancellationToken cancel)
+    {
+        var bytes = Encoding.UTF8.GetBytes(text);
+        await socket.SendAsync(bytes, SocketFlags.None, cancel);
+        return bytes.Length;
+    }
+
+    /// <summary>Receives into a stream until the client closes the data connection.</summary>
+    public static async Task<long> ReceiveAsync(Socket socket, Stream target, TransferType type, Counter counter, CancellationToken cancel)
+    {
+        await using var network = new NetworkStream(socket, ownsSocket: false);
+        return type == TransferType.Ascii
+            ? await CopyAsync(network, target, FromCrLf, true, counter, cancel)
+            : await CopyAsync(network, target, null, false, counter, cancel);
+    }
+
+    /// <summary>Bytes moved so far, read by STAT while a transfer runs.</summary>
+    public sealed class Counter
+    {
+        public long Bytes;
+    }
+
+    private delegate int Convert(ReadOnlySpan<byte> input, Span<byte> output, ref bool pendingCr);
+
+    private static async Task<long> CopyAsync(Stream source, Stream target, Convert? convert, bool flushPendingCr, Counter counter, CancellationToken cancel)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        var converted = convert is null ? null : ArrayPool<byte>.Shared.Rent(BufferSize * 2);
+        var pendingCr = false;
+        long total = 0;
+        try
+        {
+            int read;
+            while ((read = await source.ReadAsync(buffer.AsMemory(0, BufferSize), cancel)) > 0)
+            {
+                if (convert is null)
+                {
+                    await target.WriteAsync(buffer.AsMemory(0, read), cancel);
+                    total += read;
+                }
+                else
+                {
+                    var count = convert(buffer.AsSpan(0, read), converted, ref pendingCr);
+                    await target.WriteAsync(converted.AsMemory(0, count), cancel);
+                    total += count;
+                }
+                counter.Bytes = total;
+            }
+            if (pendingCr && flushPendingCr)
+            {
+                await target.WriteAsync(new byte[] { (byte)'\r' }, cancel);
+                total++;
+            }
+            return total;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            if (converted is not null) ArrayPool<byte>.Shared.Return(converted);
+        }
+    }
+
+    // ASCII mode: bare LF on disk becomes CRLF on the wire; existing CRLF is left alone.
+    private static int ToCrLf(ReadOnlySpan<byte> input, Span<byte> output, ref bool previousWasCr)
+    {
+        var n = 0;
+        foreach (var b in input)
+        {
+            if (b == (byte)'\n' && !previousWasCr) output[n++] = (byte)'\r';
+            output[n++] = b;
+            previousWasCr = b == (byte)'\r';
+        }
+        return n;
+    }
+
+    // ASCII mode upload: CRLF on the wire becomes LF on disk; a lone CR is kept.
+    private static int FromCrLf(ReadOnlySpan<byte> input, Span<byte> output, ref bool pendingCr)
+    {
+        var n = 0;
+        foreach (var b in input)
+        {
+            if (pendingCr)
+            {
+                if (b != (byte)'\n') output[n++] = (byte)'\r';
+                pendingCr = false;
+            }
+            if (b == (byte)'\r') pendingCr = true;
+            else output[n++] = b;
+        }
+        return n;
+    }
+}

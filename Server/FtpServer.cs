@@ -1,0 +1,215 @@
+using System.Collections.Concurrent;
+using System.Collections.Immutable;
+using System.Net;
+using System.Net.Sockets;
+using Serilog;
+
+namespace ScriptFtp;
+
+/// <summary>What every connection shares: configuration, users, the login guard, plugins and the list of sessions.</summary>
+internal sealed class FtpHost(ServerConfig config, ILogger log, UserStore users, LoginGuard guard, TimeProvider time, CancellationToken stopping)
+{
+    private volatile IServerHooks hooks = new NoHooks(Protocol.BuiltIns);
+
+    public ServerConfig Config => config;
+    public ILogger Log => log;
+    public UserStore Users => users;
+    public LoginGuard Guard => guard;
+    public TimeProvider Time => time;
+    public CancellationToken Stopping => stopping;
+    public DateTimeOffset Started { get; } = time.GetUtcNow();
+    public ConcurrentDictionary<Connection, byte> Sessions { get; } = new();
+
+    /// <summary>The plugin hooks; replaced whole on reload.</summary>
+    public IServerHooks Hooks
+    {
+        get => hooks;
+        set => hooks = value;
+    }
+
+    public ImmutableArray<SessionView> SessionViews() => [.. Sessions.Keys.Select(c => c.View).OrderBy(v => v.ConnectedAt)];
+
+    public ImmutableArray<string> StatusLines()
+    {
+        var uptime = time.GetUtcNow() - Started;
+        return
+        [
+            $" {Sessions.Count} session(s) connected",
+            $" Up for {(int)uptime.TotalDays}d {uptime.Hours:00}:{uptime.Minutes:00}:{uptime.Seconds:00}",
+        ];
+    }
+
+    public async Task<EffectResult> AdministerAsync(UserView admin, Effect.Administer command, ILogger sessionLog)
+    {
+        var result = command.Action switch
+        {
+            AdminAction.AddUser => await users.AddUserAsync(admin.Name, command.Name, command.Password!),
+            AdminAction.DeleteUser => await users.DeleteUserAsync(admin.Name, command.Name),
+            AdminAction.Ban => await users.BanAsync(admin.Name, command.Name),
+            AdminAction.Unban => await users.UnbanAsync(admin.Name, command.Name),
+            _ => throw new ArgumentOutOfRangeException(nameof(command), command.Action, "unknown admin action"),
+        };
+        sessionLog.Information("Admin {Action} {Target}: {Outcome}", command.Action, command.Name, result.Message);
+        if (result.Ok && command.Action is AdminAction.Ban or AdminAction.DeleteUser)
+            EndSessionsOf(command.Name, command.Action == AdminAction.Ban ? "Your account has been banned." : "Your account has been deleted.");
+        return result.Ok ? new EffectResult.Done(result.Message) : new EffectResult.Failed(result.Message);
+    }
+
+    /// <summary>Ends every session of a user at once with 421.</summary>
+    public void EndSessionsOf(string userName, string why)
+    {
+        foreach (var connection in Sessions.Keys.Where(c => c.View.User == userName))
+            connection.Stop(Reply.Closing(why), waitForTransfer: false);
+    }
+}
+
+/// <summary>The listening server: accepts connections and runs one <see cref="Connection"/> loop each.</summary>
+internal sealed class FtpServer : IAsyncDisposable
+{
+    private readonly Socket listener;
+    private readonly FtpHost host;
+    private readonly CancellationTokenSource stopping;
+    private readonly Task acceptLoop;
+    private readonly ConcurrentDictionary<Task, byte> running = new();
+    private long nextId;
+
+    private FtpServer(Socket listener, FtpHost host, CancellationTokenSource stopping)
+    {
+        this.listener = listener;
+        this.host = host;
+        this.stopping = stopping;
+        Endpoint = (IPEndPoint)listener.LocalEndPoint!;
+        acceptLoop = AcceptLoopAsync();
+    }
+
+    /// <summary>Where the server listens (the real port when 0 was configured).</summary>
+    public IPEndPoint Endpoint { get; }
+
+    public FtpHost Host => host;
+
+    /// <summary>Opens the users file, binds the port and starts accepting.</summary>
+    public static FtpServer Start(ServerConfig config, ILogger log, UserStore users, Func<FtpHost, IServerHooks>? hooks = null, TimeProvider? time = null)
+    {
+        Directory.CreateDirectory(config.Root);
+        var clock = time ?? TimeProvider.System;
+        var guard = new LoginGuard(config.MaxFailedLogins, config.FailureWindow, config.LoginDelay, config.Lockout, clock);
+        var stopping = new CancellationTokenSource();
+        var host = new FtpHost(config, log, users, guard, clock, stopping.Token);
+        if (hooks is not null) host.Hooks = hooks(host);
+        users.Changed += snapshot => EndSessionsOfBannedOrDeleted(host, snapshot);
+        var socket = Bind(config.Listen, config.Port, log);
+        var server = new FtpServer(socket, host, stopping);
+        log.Information("ScriptFtp listening on {Endpoint}, root {Root}", server.Endpoint, config.Root);
+        return server;
+    }
+
+    private static void EndSessionsOfBannedOrDeleted(FtpHost host, ImmutableDictionary<string, UserAccount> users)
+    {
+        foreach (var connection in host.Sessions.Keys)
+        {
+            var name = connection.View.User;
+            if (name is null) continue;
+            if (!users.TryGetValue(name, out var account)) connection.Stop(Reply.Closing("Your account has been deleted."), waitForTransfer: false);
+            else if (account.Banned) connection.Stop(Reply.Closing("Your account has been banned."), waitForTransfer: false);
+        }
+    }
+
+    private static Socket Bind(IPAddress address, int port, ILogger log)
+    {
+        if (address.Equals(IPAddress.IPv6Any) && Socket.OSSupportsIPv6)
+        {
+            var dual = new Socket(AddressFamily.InterNetworkV6, SocketType.Stream, ProtocolType.Tcp);
+            try
+            {
+                dual.DualMode = true;
+                dual.Bind(new IPEndPoint(IPAddress.IPv6Any, port));
+                dual.Listen(512);
+                return dual;
+            }
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.AddressNotAvailable or SocketError.AddressFamilyNotSupported)
+            {
+                dual.Dispose();
+                log.Warning("IPv6 is not available ({Reason}); listening on IPv4 only", e.Message);
+                address = IPAddress.Any;
+            }
+        }
+        var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            socket.Bind(new IPEndPoint(address, port));
+            socket.Listen(512);
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    private async Task AcceptLoopAsync()
+    {
+        while (!stopping.IsCancellationRequested)
+        {
+            Socket socket;
+            try { socket = await listener.AcceptAsync(stopping.Token); }
+            catch (OperationCanceledException) { break; }
+            catch (ObjectDisposedException) { break; }
+            catch (SocketException e)
+            {
+                host.Log.Warning("Accept failed: {Reason}", e.Message);
+                continue;
+            }
+            var task = Task.Run(() => ServeAsync(socket));
+            running.TryAdd(task, 0);
+            _ = task.ContinueWith(t => running.TryRemove(t, out _), TaskScheduler.Default);
+        }
+    }
+
+    private async Task ServeAsync(Socket socket)
+    {
+        var remote = DataAddress.Normalize(((IPEndPoint)socket.RemoteEndPoint!).Address);
+        var refusal = host.Sessions.Count >= host.Config.MaxConnections
+            ? "Too many connections; try again later."
+            : host.Sessions.Keys.Count(c => c.View.RemoteAddress.Equals(remote)) >= host.Config.MaxConnectionsPerAddress
+                ? "Too many connections from your address; try again later."
+                : null;
+        if (refusal is not null)
+        {
+            host.Log.Warning("Refused a connection from {Remote}: {Reason}", remote, refusal);
+            try { await socket.SendAsync(System.Text.Encoding.ASCII.GetBytes(Reply.Closing(refusal).Format())); } catch (SocketException) { }
+            socket.Dispose();
+            return;
+        }
+        var connection = new Connection(host, socket, Interlocked.Increment(ref nextId).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        host.Sessions.TryAdd(connection, 0);
+        try { await connection.RunAsync(); }
+        finally { host.Sessions.TryRemove(connection, out _); }
+    }
+
+    /// <summary>Stops accepting, sends 421 to idle sessions, lets running transfers finish within the grace period.</summary>
+    public async Task StopAsync()
+    {
+        if (listener.SafeHandle.IsClosed) return;
+        host.Log.Information("Shutting down");
+        listener.Dispose();
+        await acceptLoop;
+        foreach (var connection in host.Sessions.Keys)
+            connection.Stop(Reply.Closing("Server shutting down."), waitForTransfer: true);
+        var all = Task.WhenAll(running.Keys);
+        if (await Task.WhenAny(all, Task.Delay(host.Config.ShutdownGrace)) != all)
+        {
+            host.Log.Warning("Transfers still running after {Seconds} s; closing them", host.Config.ShutdownGrace.TotalSeconds);
+            await stopping.CancelAsync();
+            await Task.WhenAny(all, Task.Delay(TimeSpan.FromSeconds(5)));
+        }
+        await stopping.CancelAsync();
+        host.Log.Information("Stopped");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        stopping.Dispose();
+    }
+}
