@@ -26,7 +26,7 @@ public class ConformanceTests
         if (list is null || !File.Exists(list))
         {
             yield return new TestCaseData("(none)")
-                .SetName($"{prefix}corpus-missing")
+                .SetName("{m}(corpus-missing)")
                 .Ignore($"toml-test corpus not found at {root ?? "../shared/toml-test (no ScriptFtp.sln above the test directory)"}");
             yield break;
         }
@@ -34,7 +34,7 @@ public class ConformanceTests
         {
             var path = line.Trim();
             if (!path.StartsWith(prefix, StringComparison.Ordinal) || !path.EndsWith(".toml", StringComparison.Ordinal)) continue;
-            yield return new TestCaseData(path).SetName(path);
+            yield return new TestCaseData(path).SetName($"{{m}}({path})");
         }
     }
 
