@@ -234,4 +234,45 @@ public class UserStoreFileTests
         users.Keys.ShouldBe(["root", "demo", "quick", "carol"]);
         store.Users.ContainsKey("quick").ShouldBeTrue();
     }
+    [Test]
+    public async Task Deleted_file_keeps_the_users_and_the_next_change_recreates_it()
+    {
+        var store = _setup.OpenWithAdmin("[users.demo]\npassword = \"x\"\n");
+        File.Delete(_setup.UsersPath);
+
+        (await TempSetup.EventuallyAsync(() => _setup.Sink.At(LogEventLevel.Warning).Any(w => w.Contains("missing")))).ShouldBeTrue();
+        store.Users.Count.ShouldBe(2);
+
+        (await store.AddUserAsync("root", "carol", "pw")).Ok.ShouldBeTrue();
+        ((TomlTable)ScriptFtp.Toml.Toml.Parse(_setup.Text, "check")["users"]).Keys.ShouldBe(["root", "demo", "carol"]);
+    }
+
+    [Test]
+    public async Task Rewrite_keeps_the_file_permissions()
+    {
+        if (OperatingSystem.IsWindows())
+            return; // Unix file modes only
+        var store = _setup.OpenWithAdmin();
+        const UnixFileMode mode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead;
+        File.SetUnixFileMode(_setup.UsersPath, mode);
+
+        (await store.AddUserAsync("root", "carol", "pw")).Ok.ShouldBeTrue();
+
+        File.GetUnixFileMode(_setup.UsersPath).ShouldBe(mode);
+    }
+
+    [Test]
+    public async Task A_failing_Changed_handler_does_not_break_the_change()
+    {
+        var store = _setup.OpenWithAdmin();
+        var second = false;
+        store.Changed += _ => throw new InvalidOperationException("boom");
+        store.Changed += _ => second = true;
+
+        (await store.AddUserAsync("root", "carol", "pw")).Ok.ShouldBeTrue();
+
+        second.ShouldBeTrue();
+        store.Users.ContainsKey("carol").ShouldBeTrue();
+        _setup.Sink.At(LogEventLevel.Error).ShouldContain(e => e.Contains("handler"));
+    }
 }
