@@ -423,15 +423,17 @@ internal sealed class UserStore : IDisposable
         try
         {
             var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };
+            UnixFileMode? mode = null;
             if (!OperatingSystem.IsWindows())
             {
                 // Keep the permissions an admin gave the file; a new file (it holds hashes) is private to us.
-                options.UnixCreateMode = File.Exists(_path)
-                    ? File.GetUnixFileMode(_path)
-                    : UnixFileMode.UserRead | UnixFileMode.UserWrite;
+                mode = File.Exists(_path) ? File.GetUnixFileMode(_path) : UnixFileMode.UserRead | UnixFileMode.UserWrite;
+                options.UnixCreateMode = mode;
             }
             using (var stream = new FileStream(temp, options))
             {
+                if (mode is { } exact && !OperatingSystem.IsWindows())
+                    File.SetUnixFileMode(stream.SafeFileHandle, exact); // the create mode is subject to the umask
                 var bytes = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false).GetBytes(text);
                 stream.Write(bytes);
                 stream.Flush(flushToDisk: true);
