@@ -172,7 +172,7 @@ internal sealed class TomlParser
             if (c == '#')
             {
                 SkipComment();
-                ExpectEndOfLine("comment");
+                ExpectEndOfLine(static () => "a comment");
                 continue;
             }
             if (c == '\n' || c == '\r')
@@ -189,7 +189,7 @@ internal sealed class TomlParser
                 var path = ParseHeader(isArray, out var headerPosition);
                 current = isArray ? OpenTableArray(root, path, headerPosition) : OpenTable(root, path, headerPosition);
                 SkipWhitespace();
-                ExpectEndOfLine(isArray ? $"[[{HeaderText(path)}]]" : $"[{HeaderText(path)}]");
+                ExpectEndOfLine(() => isArray ? $"[[{HeaderText(path)}]]" : $"[{HeaderText(path)}]");
                 _statements?.Add(new TomlStatement(
                     isArray ? TomlStatementKind.ArrayOfTables : TomlStatementKind.Table,
                     [.. path.Select(k => k.Name)], lineStart, keyStart, -1, -1, _pos));
@@ -198,7 +198,7 @@ internal sealed class TomlParser
             {
                 var keys = ParseKeyValue(current, out var valueStart, out var valueEnd);
                 SkipWhitespace();
-                ExpectEndOfLine($"the value of \"{KeyText(keys)}\"");
+                ExpectEndOfLine(() => $"the value of \"{KeyText(keys)}\"");
                 _statements?.Add(new TomlStatement(
                     TomlStatementKind.KeyValue, [.. keys], lineStart, keyStart, valueStart, valueEnd, _pos));
             }
@@ -207,7 +207,7 @@ internal sealed class TomlParser
     }
 
     /// <summary>After a statement only a comment and the end of the line may follow.</summary>
-    private void ExpectEndOfLine(string after)
+    private void ExpectEndOfLine(Func<string> after)
     {
         if (_pos < _text.Length && _text[_pos] == '#') SkipComment();
         if (_pos >= _text.Length) return;
@@ -217,7 +217,7 @@ internal sealed class TomlParser
             SkipNewline();
             return;
         }
-        throw Error($"expected the end of the line after {after}, found {Describe(c)}");
+        throw Error($"expected the end of the line after {after()}, found {Describe(c)}");
     }
 
     private void SkipWhitespace()
