@@ -98,6 +98,12 @@ public sealed record Reply(int Code, ImmutableArray<string> Lines)
     /// <summary>A single-line reply.</summary>
     public Reply(int code, string text) : this(code, [text]) { }
 
+    /// <summary>Replies are equal when code and every line are.</summary>
+    public bool Equals(Reply? other) => other is not null && Code == other.Code && Lines.SequenceEqual(other.Lines);
+
+    /// <summary>Hash of the code and lines.</summary>
+    public override int GetHashCode() => Lines.Aggregate(Code, (hash, line) => HashCode.Combine(hash, line));
+
     /// <summary>True for 1xx replies, which announce that another reply follows.</summary>
     public bool IsPreliminary => Code is >= 100 and < 200;
 
@@ -739,8 +745,12 @@ public static class Protocol
 
     private static IEnumerable<Command> Visible(Context context, Session session, Func<string, bool> keyFilter) =>
         context.Commands.Entries
-            .Where(e => keyFilter(e.Key) && e.Key.Equals(e.Value.Verb, StringComparison.OrdinalIgnoreCase))
-            .Select(e => e.Value)
+            .Where(e => keyFilter(e.Key))
+            .Select(e => e.Key.StartsWith("SITE ", StringComparison.OrdinalIgnoreCase) && !e.Value.Verb.StartsWith("SITE ", StringComparison.OrdinalIgnoreCase)
+                ? e.Value with { Verb = e.Key.ToUpperInvariant(), Usage = "SITE " + e.Value.Usage }
+                : e.Value)
+            .Where(c => keyFilter(c.Verb))
+            .DistinctBy(c => c.Verb)
             .Where(c => c.Access != Access.Admin || session.User is { Admin: true })
             .OrderBy(c => c.Verb, StringComparer.Ordinal);
 
