@@ -231,14 +231,14 @@ public sealed class TomlDocument
     /// <summary>Start of the comment lines directly above a statement (no blank line between), else the statement's line start.</summary>
     private int AttachedCommentStart(int index)
     {
-        var floor = index > 0 ? _statements[index - 1].End : 0;
+        var floor = index > 0 ? _statements[index - 1].End : _text.StartsWith('\uFEFF') ? 1 : 0;
         var start = _statements[index].LineStart;
         while (start > floor)
         {
             // The previous line is [lineStart, start - 1), start - 1 being its '\n'.
             var lineEnd = start - 1;
-            var lineStart = lineEnd > 0 ? _text.LastIndexOf('\n', lineEnd - 1) + 1 : 0;
-            if (lineStart < floor) break;
+            // floor is always a line start, except just after a byte order mark.
+            var lineStart = Math.Max(lineEnd > 0 ? _text.LastIndexOf('\n', lineEnd - 1) + 1 : 0, floor);
             var content = _text.AsSpan(lineStart, lineEnd - lineStart).Trim(" \t\r");
             if (content.Length == 0 || content[0] != '#') break;
             start = lineStart;

@@ -160,7 +160,8 @@ internal sealed class TomlParser
     private TomlTable ParseDocument()
     {
         Prescan();
-        if (_text.Length > 0 && _text[0] == '\uFEFF') _pos = 1;
+        var bomLength = _text.Length > 0 && _text[0] == '\uFEFF' ? 1 : 0;
+        _pos = bomLength;
 
         var root = new TableBuilder(TableKind.Root, new TomlPosition(1, 1));
         var current = root;
@@ -181,7 +182,8 @@ internal sealed class TomlParser
                 continue;
             }
 
-            var lineStart = _lineStarts[PositionAt(_pos).Line - 1];
+            // A byte order mark belongs to no statement, so edits never remove it.
+            var lineStart = Math.Max(_lineStarts[PositionAt(_pos).Line - 1], bomLength);
             var keyStart = _pos;
             if (c == '[')
             {

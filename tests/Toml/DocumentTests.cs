@@ -210,4 +210,12 @@ public class DocumentTests
         doc.ToString().ShouldStartWith("# users\n\n[users.u1]\n");
         TomlDocument.Parse(doc.ToString(), "u.toml").ToString().ShouldBe(doc.ToString());
     }
+
+    [Test]
+    public void ByteOrderMarkSurvivesEditsOfTheFirstLines()
+    {
+        var doc = TomlDocument.Parse("\uFEFF# top\n[a]\nx = 1\n[b]\ny = 2\n", "u.toml");
+        doc.RemoveTable(["a"]).ToString().ShouldBe("\uFEFF[b]\ny = 2\n");
+        TomlDocument.Parse("\uFEFFx = 1\n", "u.toml").Remove([], "x").ToString().ShouldBe("\uFEFF");
+    }
 }
