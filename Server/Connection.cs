@@ -67,9 +67,9 @@ internal sealed class Connection
             while (!closing)
             {
                 read ??= reader.ReadAsync(lifetime.Token);
-                var waits = new List<Task> { read, stopRequest.Task };
+                // While a transfer runs the session is busy, not idle; WaitAsync drops its timer as soon as a line arrives.
+                var waits = new List<Task> { transfer is null ? read.WaitAsync(host.Config.IdleTimeout) : read, stopRequest.Task };
                 if (transfer is { } running) waits.Add(running.Task);
-                else waits.Add(Task.Delay(host.Config.IdleTimeout, lifetime.Token));
                 var first = await Task.WhenAny(waits);
                 if (first == stopRequest.Task)
                 {
@@ -82,7 +82,7 @@ internal sealed class Connection
                     await FinishTransferAsync();
                     continue;
                 }
-                if (first != read)
+                if (first.Exception?.InnerException is TimeoutException)
                 {
                     await SendAsync([Reply.Closing($"Idle for {host.Config.IdleTimeout.TotalSeconds:0} seconds; closing the connection.")]);
                     log.Information("Idle timeout");
