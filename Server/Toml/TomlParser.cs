@@ -26,12 +26,12 @@ internal sealed class TomlParser
         public TableKind Kind = kind;
         public TomlPosition Position = position;
         public readonly List<string> Keys = [];
-        public readonly Dictionary<string, (object Value, TomlPosition Position)> Entries = new(StringComparer.Ordinal);
+        public readonly Dictionary<string, (object Value, TomlPosition Position, TomlPosition ValuePosition)> Entries = new(StringComparer.Ordinal);
 
-        public void Add(string key, object value, TomlPosition position)
+        public void Add(string key, object value, TomlPosition position, TomlPosition valuePosition = default)
         {
             Keys.Add(key);
-            Entries.Add(key, (value, position));
+            Entries.Add(key, (value, position, valuePosition == default ? position : valuePosition));
         }
     }
 
@@ -292,7 +292,7 @@ internal sealed class TomlParser
             });
         }
         var table = new TableBuilder(TableKind.Header, position);
-        parent.Add(name, table, PositionAt(offset));
+        parent.Add(name, table, PositionAt(offset), position);
         return table;
     }
 
@@ -316,7 +316,7 @@ internal sealed class TomlParser
         var newArray = new ArrayBuilder(true, position);
         newArray.Items.Add(element);
         newArray.Positions.Add(position);
-        parent.Add(name, newArray, PositionAt(offset));
+        parent.Add(name, newArray, PositionAt(offset), position);
         return element;
     }
 
@@ -436,7 +436,7 @@ internal sealed class TomlParser
         var (last, lastOffset) = path[^1];
         if (table.Entries.ContainsKey(last))
             throw Error(lastOffset, $"key \"{KeyText(names)}\" is defined twice");
-        table.Add(last, value, PositionAt(lastOffset));
+        table.Add(last, value, PositionAt(lastOffset), PositionAt(valueStart));
         return names;
     }
 
@@ -725,7 +725,7 @@ internal sealed class TomlParser
     private static void SealInline(TableBuilder table)
     {
         table.Kind = TableKind.Inline;
-        foreach (var (value, _) in table.Entries.Values)
+        foreach (var (value, _, _) in table.Entries.Values)
             if (value is TableBuilder { Kind: TableKind.Dotted } child) SealInline(child);
     }
 
@@ -940,15 +940,17 @@ internal sealed class TomlParser
         var keys = new string[count];
         var values = new object[count];
         var positions = new TomlPosition[count];
+        var valuePositions = new TomlPosition[count];
         for (var i = 0; i < count; i++)
         {
             var key = table.Keys[i];
-            var (value, position) = table.Entries[key];
+            var (value, position, valuePosition) = table.Entries[key];
             keys[i] = key;
             values[i] = FreezeValue(value);
             positions[i] = position;
+            valuePositions[i] = valuePosition;
         }
-        return new TomlTable(keys, values, positions, table.Position);
+        return new TomlTable(keys, values, positions, table.Position, valuePositions);
     }
 
     private static object FreezeValue(object value) => value switch

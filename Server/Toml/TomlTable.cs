@@ -14,6 +14,7 @@ public sealed class TomlTable : IReadOnlyDictionary<string, object>
     private readonly string[] _keys;
     private readonly object[] _values;
     private readonly TomlPosition[] _positions;
+    private readonly TomlPosition[]? _valuePositions;
     private readonly Dictionary<string, int> _index;
 
     /// <summary>A table without keys.</summary>
@@ -41,11 +42,12 @@ public sealed class TomlTable : IReadOnlyDictionary<string, object>
         _index = BuildIndex(_keys);
     }
 
-    internal TomlTable(string[] keys, object[] values, TomlPosition[] positions, TomlPosition position)
+    internal TomlTable(string[] keys, object[] values, TomlPosition[] positions, TomlPosition position, TomlPosition[]? valuePositions = null)
     {
         _keys = keys;
         _values = values;
         _positions = positions;
+        _valuePositions = valuePositions;
         _index = BuildIndex(keys);
         Position = position;
     }
@@ -97,6 +99,10 @@ public sealed class TomlTable : IReadOnlyDictionary<string, object>
 
     /// <summary>Where the key was written, for error messages; <c>default</c> if unknown.</summary>
     public TomlPosition PositionOf(string key) => _index.TryGetValue(key, out var i) ? _positions[i] : default;
+
+    /// <summary>Where the key's value starts (wrong-type errors point there); falls back to the key's position.</summary>
+    internal TomlPosition ValuePositionOf(string key) =>
+        _index.TryGetValue(key, out var i) && _valuePositions is not null ? _valuePositions[i] : PositionOf(key);
 
     /// <summary>Enumerates the entries in insertion order.</summary>
     public IEnumerator<KeyValuePair<string, object>> GetEnumerator()

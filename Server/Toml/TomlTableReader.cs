@@ -51,7 +51,7 @@ public sealed class TomlTableReader
             case null:
                 return @default;
             case long value:
-                if (value < min || value > max) throw Error(key, $"key {Describe(key)} must be {RangeText(min, max)}, not {value}");
+                if (value < min || value > max) throw ValueError(key, $"key {Describe(key)} must be {RangeText(min, max)}, not {value}");
                 return value;
             case var other:
                 throw WrongType(key, "an integer", other);
@@ -97,7 +97,7 @@ public sealed class TomlTableReader
                 throw WrongType(key, "a number of seconds", other);
         }
         if (double.IsNaN(seconds) || seconds < 0 || seconds > TimeSpan.MaxValue.TotalSeconds)
-            throw Error(key, $"key {Describe(key)} must be a number of seconds from 0 up, not {seconds.ToString(CultureInfo.InvariantCulture)}");
+            throw ValueError(key, $"key {Describe(key)} must be a number of seconds from 0 up, not {seconds.ToString(CultureInfo.InvariantCulture)}");
         return TimeSpan.FromSeconds(seconds);
     }
 
@@ -115,7 +115,7 @@ public sealed class TomlTableReader
                         return System.Enum.Parse<T>(name);
                 }
                 var allowed = string.Join(", ", System.Enum.GetNames<T>().Select(n => $"\"{n.ToLowerInvariant()}\""));
-                throw Error(key, $"key {Describe(key)} must be one of {allowed}, not \"{s}\"");
+                throw ValueError(key, $"key {Describe(key)} must be one of {allowed}, not \"{s}\"");
             case var other:
                 throw WrongType(key, "a string", other);
         }
@@ -212,8 +212,12 @@ public sealed class TomlTableReader
         return _table.TryGetValue(key, out var value) ? value : null;
     }
 
+    // Type and range problems are in the value, so the position points at the value rather than the key.
+    private TomlException ValueError(string key, string reason) =>
+        new(_source, Known(_table.ValuePositionOf(key), key), reason);
+
     private TomlException WrongType(string key, string expected, object actual) =>
-        Error(key, $"key {Describe(key)} must be {expected}, not {TomlValues.TypeName(actual)}");
+        ValueError(key, $"key {Describe(key)} must be {expected}, not {TomlValues.TypeName(actual)}");
 
     private static string RangeText(long min, long max) => (min, max) switch
     {

@@ -74,15 +74,15 @@ public class TableReaderTests
     {
         var r = Server("port = \"21\"\n");
         Should.Throw<TomlException>(() => r.Int32("port", 21)).Message
-            .ShouldBe("ftp.toml(2,1): key \"port\" in [server] must be an integer, not a string");
+            .ShouldBe("ftp.toml(2,8): key \"port\" in [server] must be an integer, not a string");
     }
 
     [Test]
     public void OutOfRangeNamesTheRange()
     {
         var r = Server("port = 70000\n");
-        Should.Throw<TomlException>(() => r.Int32("port", 21, 1, 65535)).Reason
-            .ShouldBe("key \"port\" in [server] must be between 1 and 65535, not 70000");
+        Should.Throw<TomlException>(() => r.Int32("port", 21, 1, 65535)).Message
+            .ShouldBe("ftp.toml(2,8): key \"port\" in [server] must be between 1 and 65535, not 70000");
         Should.Throw<TomlException>(() => r.Integer("port", 21, max: 100)).Reason
             .ShouldBe("key \"port\" in [server] must be at most 100, not 70000");
     }
@@ -112,8 +112,8 @@ public class TableReaderTests
     [Test]
     public void TableOfWrongType()
     {
-        Should.Throw<TomlException>(() => Server("tls = 1\n").Table("tls")).Reason
-            .ShouldBe("key \"tls\" in [server] must be a table, not an integer");
+        Should.Throw<TomlException>(() => Server("tls = 1\n").Table("tls")).Message
+            .ShouldBe("ftp.toml(2,7): key \"tls\" in [server] must be a table, not an integer");
     }
 
     [Test]
@@ -142,7 +142,7 @@ public class TableReaderTests
     public void TopLevelMessagesHaveNoTableName()
     {
         var r = new TomlTableReader(TomlText.Parse("x = true\n", "a.toml"), "a.toml");
-        Should.Throw<TomlException>(() => r.String("x", "")).Message.ShouldBe("a.toml(1,1): key \"x\" must be a string, not a boolean");
+        Should.Throw<TomlException>(() => r.String("x", "")).Message.ShouldBe("a.toml(1,5): key \"x\" must be a string, not a boolean");
     }
 
     [Test]
