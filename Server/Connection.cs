@@ -144,8 +144,17 @@ internal sealed class Connection
                     break;
             }
         }
+        RefreshRights();
         var context = new Context(host.Hooks.Commands, host.Config.Options, host.Time.GetUtcNow());
         await RunAsync(Protocol.Dispatch(context, state, request));
+    }
+
+    /// <summary>An admin's change to this user (admin or read-only flag) applies from the next command, not the next login.</summary>
+    private void RefreshRights()
+    {
+        if (state.User is not { } user || !host.Users.Users.TryGetValue(user.Name, out var account)) return;
+        if (account.Admin != user.Admin || account.ReadOnly != user.ReadOnly)
+            state = state with { Login = new Login.LoggedIn(user with { Admin = account.Admin, ReadOnly = account.ReadOnly }) };
     }
 
     private async Task RunAsync(Outcome outcome)
