@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using Serilog;
 using Serilog.Core;
+using ScriptFtp.Plugins;
 using ScriptFtp.Toml;
 
 namespace ScriptFtp;
@@ -82,7 +83,13 @@ internal static class Program
     {
         Directory.CreateDirectory(config.Root);
         using var users = UserStore.Open(config.UsersFile, config.Root, log);
-        await using var server = FtpServer.Start(config, log, users);
+        using var plugins = await PluginHost.LoadAsync(config, log);
+        if (config.PluginsStrict && !plugins.Errors.IsEmpty)
+        {
+            log.Fatal("Not starting: {Count} plugin error(s) and [plugins] strict = true", plugins.Errors.Length);
+            return 2;
+        }
+        await using var server = FtpServer.Start(config, log, users, host => plugins.Attach(host));
         var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.TrySetResult(); };
         using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.TrySetResult(); });

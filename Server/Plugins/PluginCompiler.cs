@@ -1,0 +1,90 @@
+using System.Collections.Immutable;
+using System.Reflection;
+using System.Runtime.Loader;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Scripting;
+using Microsoft.CodeAnalysis.Scripting;
+
+namespace ScriptFtp.Plugins;
+
+/// <summary>One script, compiled and emitted, ready to be loaded: or the errors that stopped it.</summary>
+internal sealed record CompiledScript(string Name, string Display, byte[]? Image, byte[]? Symbols, string? EntryType, string? EntryMethod, ImmutableArray<string> Errors, ImmutableArray<string> Warnings);
+
+/// <summary>
+/// Compiles plugin scripts with Roslyn's scripting API. A script is created with <see cref="PluginGlobals"/> as its globals
+/// type and its diagnostics are reported with positions; it is then emitted to memory instead of through
+/// <c>Script.Compile()</c>, because the assemblies that Compile() loads can never be unloaded (roslyn#41348), while ours go
+/// into a collectible <see cref="AssemblyLoadContext"/> that a reload can drop.
+/// </summary>
+internal static class PluginCompiler
+{
+    public static readonly ImmutableArray<string> Imports =
+    [
+        "System", "System.IO", "System.Linq", "System.Text", "System.Threading", "System.Threading.Tasks", "System.Collections.Generic",
+        "System.Collections.Immutable", "System.Globalization", "System.Security.Cryptography", "ScriptFtp", "ScriptFtp.Plugins", "ScriptFtp.Toml",
+    ];
+
+    // Built once: the reference set's metadata is read once and shared by every compilation, so reloads do not pay for it again.
+    private static readonly Lazy<ScriptOptions> Options = new(() => ScriptOptions.Default
+        .WithReferences(
+            typeof(object).Assembly, typeof(Enumerable).Assembly, typeof(ImmutableArray).Assembly, typeof(SHA256).Assembly,
+            typeof(Console).Assembly, typeof(System.Text.RegularExpressions.Regex).Assembly, typeof(System.Net.IPAddress).Assembly,
+            typeof(System.Collections.Concurrent.ConcurrentDictionary<,>).Assembly, typeof(System.Text.Json.JsonSerializer).Assembly,
+            typeof(System.Net.Http.HttpClient).Assembly, typeof(PluginGlobals).Assembly)
+        .AddReferences(Assembly.Load("System.Runtime"), Assembly.Load("netstandard"), Assembly.Load("System.Collections"))
+        .WithImports(Imports)
+        .WithLanguageVersion(LanguageVersion.Latest)
+        .WithOptimizationLevel(OptimizationLevel.Release)
+        .WithEmitDebugInformation(true)
+        .WithFileEncoding(Encoding.UTF8)
+        .WithAllowUnsafe(false));
+
+    /// <summary>Compiles one file. <paramref name="display"/> is how errors name it, e.g. <c>plugins/hash.csx</c>.</summary>
+    public static CompiledScript Compile(string name, string path, string display, string code)
+    {
+        var script = CSharpScript.Create(code, Options.Value.WithFilePath(path), typeof(PluginGlobals));
+        var compilation = script.GetCompilation();
+        using var image = new MemoryStream();
+        using var symbols = new MemoryStream();
+        var emitted = compilation.Emit(image, symbols, options: new Microsoft.CodeAnalysis.Emit.EmitOptions(debugInformationFormat: Microsoft.CodeAnalysis.Emit.DebugInformationFormat.PortablePdb));
+        var errors = emitted.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).Select(d => Format(display, d)).ToImmutableArray();
+        var warnings = emitted.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Warning).Select(d => Format(display, d)).ToImmutableArray();
+        if (!emitted.Success || !errors.IsEmpty)
+            return new CompiledScript(name, display, null, null, null, null, errors.IsEmpty ? [$"{display}: could not be compiled"] : errors, warnings);
+        var entry = compilation.GetEntryPoint(CancellationToken.None)!;
+        var type = entry.ContainingType;
+        var typeName = type.ContainingNamespace is { IsGlobalNamespace: false } ns ? $"{ns.ToDisplayString()}.{type.MetadataName}" : type.MetadataName;
+        return new CompiledScript(name, display, image.ToArray(), symbols.ToArray(), typeName, entry.MetadataName, [], warnings);
+    }
+
+    /// <summary><c>plugins/NAME.csx(line,col): error CS0103: message</c>, the form compilers and editors understand.</summary>
+    private static string Format(string display, Diagnostic diagnostic)
+    {
+        var position = diagnostic.Location.IsInSource ? diagnostic.Location.GetLineSpan().StartLinePosition : default;
+        var where = diagnostic.Location.IsInSource ? $"{display}({position.Line + 1},{position.Character + 1})" : display;
+        var severity = diagnostic.Severity == DiagnosticSeverity.Error ? "error" : "warning";
+        return $"{where}: {severity} {diagnostic.Id}: {diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture)}";
+    }
+
+    /// <summary>Loads a compiled script into <paramref name="context"/> and runs its top level with <paramref name="globals"/>.</summary>
+    public static Task Run(CompiledScript script, AssemblyLoadContext context, PluginGlobals globals)
+    {
+        using var image = new MemoryStream(script.Image!);
+        using var symbols = new MemoryStream(script.Symbols!);
+        var assembly = context.LoadFromStream(image, symbols);
+        var factory = assembly.GetType(script.EntryType!, throwOnError: true)!.GetMethod(script.EntryMethod!, BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static)!;
+        // A submission's factory takes the submission array: slot 0 holds the globals, slot 1 receives the submission itself.
+        var submissions = new object?[] { globals, null };
+        return (Task)factory.Invoke(null, [submissions])!;
+    }
+}
+
+/// <summary>The collectible context one generation of plugins lives in; unloading it lets the GC reclaim their code.</summary>
+internal sealed class PluginLoadContext(string name) : AssemblyLoadContext(name, isCollectible: true)
+{
+    // Everything a script references (the server, the runtime) comes from the default context, so types are shared.
+    protected override Assembly? Load(AssemblyName assemblyName) => null;
+}

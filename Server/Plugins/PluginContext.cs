@@ -1,0 +1,112 @@
+using System.Collections.Immutable;
+using ScriptFtp.Toml;
+using Serilog;
+
+namespace ScriptFtp.Plugins;
+
+/// <summary>
+/// What one run of a plugin handler may see and use: the session as it was when the command or event happened, and
+/// services confined to that session's user. A new context is made for every call; keep nothing from it.
+/// </summary>
+public sealed class PluginContext
+{
+    private readonly Func<ImmutableArray<SessionView>> sessions;
+
+    internal PluginContext(string plugin, SessionView session, Request? request, PluginUser? user, PluginFiles? files, PluginLog log,
+        TomlTable settings, Func<ImmutableArray<SessionView>> sessions, CancellationToken cancel)
+    {
+        Plugin = plugin;
+        Session = session;
+        Request = request;
+        User = user;
+        Files = files;
+        Log = log;
+        Settings = settings;
+        this.sessions = sessions;
+        Cancel = cancel;
+    }
+
+    /// <summary>The name of the plugin this handler belongs to.</summary>
+    public string Plugin { get; }
+
+    /// <summary>The session: id, remote address, user name, current directory, connection time.</summary>
+    public SessionView Session { get; }
+
+    /// <summary>The command being handled (verb upper case; for SITE subcommands <c>SITE NAME</c>), or null for events.</summary>
+    public Request? Request { get; }
+
+    /// <summary>The command's argument (for SITE subcommands, the text after the subcommand); empty for events.</summary>
+    public string Argument => Request?.Argument ?? "";
+
+    /// <summary>The logged-in user, or null before login.</summary>
+    public PluginUser? User { get; }
+
+    /// <summary>The user's files, confined to their home folder; null before login.</summary>
+    public PluginFiles? Files { get; }
+
+    /// <summary>A logger whose lines name the plugin and the session.</summary>
+    public PluginLog Log { get; }
+
+    /// <summary>The plugin's own <c>[plugin.NAME]</c> section of ftp.toml (empty when there is none).</summary>
+    public TomlTable Settings { get; }
+
+    /// <summary>Cancelled when the handler has run past the configured time limit or the session ends; pass it to slow calls.</summary>
+    public CancellationToken Cancel { get; }
+
+    /// <summary>Every connected session, oldest first. Only administrators may list them.</summary>
+    /// <exception cref="UnauthorizedAccessException">The session's user is not an administrator.</exception>
+    public ImmutableArray<SessionView> Sessions() =>
+        User is { Admin: true } ? sessions() : throw new UnauthorizedAccessException("Only administrators may list sessions.");
+
+    /// <summary>Return this from a command handler to run the command it replaced (the built-in one, or the one an earlier plugin registered).</summary>
+    public Reply? BuiltIn() => null;
+
+    /// <summary>A one-line reply.</summary>
+    public Reply Reply(int code, string text) => new(code, text);
+
+    /// <summary>A reply of several lines: the first and last lines carry the code, as RFC 959 multi-line replies do.</summary>
+    public Reply Reply(int code, IEnumerable<string> lines) => new(code, [.. lines]);
+
+    // Event arguments travel in the context so that every event handler can share one shape.
+    internal string EventSubject { get; init; } = "";
+    internal long EventBytes { get; init; }
+}
+
+/// <summary>The logged-in user as a plugin sees it: read-only.</summary>
+/// <param name="Name">User name.</param>
+/// <param name="Admin">Whether the user is an administrator.</param>
+/// <param name="ReadOnly">Whether the user may only read.</param>
+public sealed record PluginUser(string Name, bool Admin, bool ReadOnly);
+
+/// <summary>A plugin's logger: message templates as in Serilog (<c>Log.Information("Hashed {Path}", path)</c>).</summary>
+public sealed class PluginLog
+{
+    private readonly ILogger log;
+    private readonly string plugin;
+
+    internal PluginLog(ILogger root, string plugin)
+    {
+        this.plugin = plugin;
+        log = root.ForContext("Plugin", plugin).ForContext("Session", $"[{plugin}.csx] ");
+    }
+
+    private PluginLog(ILogger log, string plugin, bool _)
+    {
+        this.log = log;
+        this.plugin = plugin;
+    }
+
+    /// <summary>Logs at Debug level.</summary>
+    public void Debug(string messageTemplate, params object?[] values) => log.Debug(messageTemplate, values);
+    /// <summary>Logs at Information level.</summary>
+    public void Information(string messageTemplate, params object?[] values) => log.Information(messageTemplate, values);
+    /// <summary>Logs at Warning level.</summary>
+    public void Warning(string messageTemplate, params object?[] values) => log.Warning(messageTemplate, values);
+    /// <summary>Logs at Error level.</summary>
+    public void Error(string messageTemplate, params object?[] values) => log.Error(messageTemplate, values);
+    /// <summary>Logs an exception at Error level.</summary>
+    public void Error(Exception exception, string messageTemplate, params object?[] values) => log.Error(exception, messageTemplate, values);
+
+    internal PluginLog ForSession(SessionView session) =>
+        new(log.ForContext("Session", $"[{session.Id} {session.RemoteAddress}{(session.User is null ? "" : " " + session.User)}] [{plugin}.csx] "), plugin, true);
+}

@@ -1,0 +1,340 @@
+using System.Collections.Concurrent;
+using System.Collections.Immutable;
+using System.Diagnostics;
+using ScriptFtp.Toml;
+using Serilog;
+
+namespace ScriptFtp.Plugins;
+
+/// <summary>A plugin whose script ran: what it registered, frozen.</summary>
+internal sealed record LoadedPlugin(string Name, TomlTable Settings, PluginLog Log, ImmutableArray<CommandRegistration> Commands, ImmutableArray<EventRegistration> Events);
+
+/// <summary>The opaque handler the core carries in <see cref="Effect.RunPlugin"/>: which plugin, which command.</summary>
+internal sealed record PluginHandler(LoadedPlugin Plugin, CommandRegistration Command);
+
+/// <summary>Everything one load of the plugins folder produced. Swapped whole on reload; the old one is unloaded.</summary>
+internal sealed record Generation(int Number, CommandTable Table, ImmutableArray<LoadedPlugin> Plugins, ImmutableArray<string> Errors, PluginLoadContext? Context)
+{
+    public ImmutableDictionary<EventKind, ImmutableArray<(LoadedPlugin Plugin, EventRegistration Event)>> Events { get; } =
+        Plugins.SelectMany(p => p.Events.Select(e => (Plugin: p, Event: e)))
+            .GroupBy(pe => pe.Event.Kind)
+            .ToImmutableDictionary(g => g.Key, g => g.ToImmutableArray());
+
+    public ImmutableArray<(LoadedPlugin Plugin, EventRegistration Event)> HandlersOf(EventKind kind) => Events.GetValueOrDefault(kind, []);
+}
+
+/// <summary>
+/// Loads the plugins folder, serves the shell's hooks from the generation in force, and reloads the folder when it changes.
+/// Handlers run on the thread pool under the configured time limit; whatever they do wrong ends as a logged error and,
+/// for commands and uploads, a 451 reply: never as an exception in the shell.
+/// </summary>
+internal sealed class PluginHost : IServerHooks, IDisposable
+{
+    private static readonly TimeSpan Debounce = TimeSpan.FromMilliseconds(300);
+
+    private readonly ServerConfig config;
+    private readonly ILogger log;
+    private readonly SemaphoreSlim reloading = new(1, 1);
+    private readonly ConcurrentDictionary<string, EventQueue> queues = new();
+    private volatile Generation current;
+    private FtpHost? host;
+    private FileSystemWatcher? watcher;
+    private Timer? debounce;
+    private bool disposed;
+
+    private PluginHost(ServerConfig config, ILogger log, Generation first)
+    {
+        this.config = config;
+        this.log = log;
+        current = first;
+    }
+
+    /// <summary>Compiles and runs every <c>*.csx</c> of the plugins folder, in name order. Errors are logged and listed in <see cref="Errors"/>.</summary>
+    public static async Task<PluginHost> LoadAsync(ServerConfig config, ILogger log) =>
+        new(config, log, await BuildAsync(1, config, log));
+
+    /// <summary>The errors of the last load: compile errors with positions, scripts that threw while loading.</summary>
+    public ImmutableArray<string> Errors => current.Errors;
+
+    /// <summary>How many times the folder has been loaded (1 after startup).</summary>
+    public int GenerationNumber => current.Number;
+
+    /// <summary>The names of the plugins in force.</summary>
+    public ImmutableArray<string> Loaded => [.. current.Plugins.Select(p => p.Name)];
+
+    public CommandTable Commands => current.Table;
+
+    /// <summary>Connects to the running server (for session lists and user lookups) and starts watching the folder when reloading is on.</summary>
+    public IServerHooks Attach(FtpHost server)
+    {
+        host = server;
+        if (config.PluginsReload && config.PluginsFolder is { } folder && Directory.Exists(folder))
+        {
+            debounce = new Timer(_ => _ = ReloadFromWatcherAsync(), null, Timeout.Infinite, Timeout.Infinite);
+            watcher = new FileSystemWatcher(folder, "*.csx")
+            {
+                NotifyFilter = NotifyFilters.FileName | NotifyFilters.LastWrite | NotifyFilters.Size | NotifyFilters.CreationTime,
+            };
+            // Editors save in bursts (truncate, write, rename): wait for the folder to settle, then load once.
+            FileSystemEventHandler changed = (_, _) => Poke();
+            watcher.Changed += changed;
+            watcher.Created += changed;
+            watcher.Deleted += changed;
+            watcher.Renamed += (_, _) => Poke();
+            watcher.Error += (_, e) => { log.Warning("Watching the plugins folder failed: {Reason}; reloading everything", e.GetException().Message); Poke(); };
+            watcher.EnableRaisingEvents = true;
+        }
+        return this;
+    }
+
+    private void Poke()
+    {
+        lock (reloading)
+            if (!disposed) debounce?.Change(Debounce, Timeout.InfiniteTimeSpan);
+    }
+
+    private async Task ReloadFromWatcherAsync()
+    {
+        try { await ReloadAsync(); }
+        catch (Exception e) { log.Error(e, "Reloading plugins failed"); }
+    }
+
+    /// <summary>Compiles the folder again and swaps the new table in; false when strict mode kept the old plugins because of errors.</summary>
+    public async Task<bool> ReloadAsync()
+    {
+        await reloading.WaitAsync();
+        try
+        {
+            var watch = Stopwatch.StartNew();
+            var previous = current;
+            var next = await BuildAsync(previous.Number + 1, config, log);
+            if (config.PluginsStrict && !next.Errors.IsEmpty)
+            {
+                log.Error("Plugins not reloaded: {Count} error(s) and strict mode is on; the previous plugins stay in force", next.Errors.Length);
+                next.Context?.Unload();
+                return false;
+            }
+            current = next;
+            // Running handlers keep their assembly alive until they finish; Unload only lets the GC take it afterwards.
+            previous.Context?.Unload();
+            log.Information("Plugins reloaded in {Milliseconds} ms (generation {Generation})", watch.ElapsedMilliseconds, next.Number);
+            return true;
+        }
+        finally
+        {
+            reloading.Release();
+        }
+    }
+
+    private static async Task<Generation> BuildAsync(int number, ServerConfig config, ILogger log)
+    {
+        var folder = config.PluginsFolder;
+        if (folder is null || !Directory.Exists(folder))
+        {
+            if (folder is not null) log.Information("No plugins folder at {Folder}", folder);
+            return new Generation(number, Protocol.BuiltIns, [], [], null);
+        }
+        var prefix = Path.GetFileName(Path.TrimEndingDirectorySeparator(folder)) + "/";
+        var files = Directory.GetFiles(folder, "*.csx").OrderBy(Path.GetFileName, StringComparer.Ordinal).ToArray();
+        // Compiling is the slow part and each script stands alone; running them stays sequential, in name order.
+        var compiled = files.AsParallel().AsOrdered()
+            .Select(path => Compile(Path.GetFileNameWithoutExtension(path), path, prefix + Path.GetFileName(path)))
+            .ToArray();
+
+        var errors = ImmutableArray.CreateBuilder<string>();
+        var plugins = ImmutableArray.CreateBuilder<LoadedPlugin>();
+        var context = new PluginLoadContext($"plugins#{number}");
+        foreach (var script in compiled)
+        {
+            foreach (var warning in script.Warnings) log.Warning("{Diagnostic}", warning);
+            if (!script.Errors.IsEmpty)
+            {
+                foreach (var error in script.Errors) log.Error("{Diagnostic}", error);
+                log.Error("Plugin {Plugin} was not loaded", script.Name);
+                errors.AddRange(script.Errors);
+                continue;
+            }
+            var settings = config.PluginSettings.GetValueOrDefault(script.Name, TomlTable.Empty);
+            var pluginLog = new PluginLog(log, script.Name);
+            var globals = new PluginGlobals(script.Name, settings, pluginLog);
+            try
+            {
+                await PluginCompiler.Run(script, context, globals).WaitAsync(config.PluginTimeout);
+            }
+            catch (Exception e)
+            {
+                var reason = e is TimeoutException ? $"its top level ran past {config.PluginTimeout.TotalSeconds:0.###} s" : $"{e.GetType().Name}: {e.Message}";
+                var message = $"{script.Display}{Where(e, script.Display)}: error: the script failed while loading: {reason}";
+                log.Error("{Diagnostic}", message);
+                log.Error("Plugin {Plugin} was not loaded", script.Name);
+                errors.Add(message);
+                continue;
+            }
+            finally
+            {
+                globals.Seal();
+            }
+            plugins.Add(new LoadedPlugin(script.Name, settings, pluginLog, globals.Commands, globals.Events));
+        }
+
+        var table = Protocol.BuiltIns;
+        foreach (var plugin in plugins)
+            foreach (var command in plugin.Commands)
+                table = table.With(Protocol.PluginCommand(command.Key, command.Access, command.Usage, command.Help, plugin.Name + ".csx", new PluginHandler(plugin, command)));
+        if (plugins.Count == 0) context.Unload();
+        foreach (var plugin in plugins)
+            log.Information("Plugin {Plugin} loaded: {Commands}, {Events} event handler(s)", plugin.Name,
+                plugin.Commands.IsEmpty ? "no commands" : string.Join(", ", plugin.Commands.Select(c => c.Key)), plugin.Events.Length);
+        return new Generation(number, table, plugins.ToImmutable(), errors.ToImmutable(), plugins.Count == 0 ? null : context);
+    }
+
+    private static CompiledScript Compile(string name, string path, string display)
+    {
+        try
+        {
+            return PluginCompiler.Compile(name, path, display, ReadSettled(path));
+        }
+        catch (IOException e)
+        {
+            return new CompiledScript(name, display, null, null, null, null, [$"{display}: error: cannot read the file: {e.Message}"], []);
+        }
+    }
+
+    /// <summary>Reads a script, retrying briefly while an editor still holds it open.</summary>
+    private static string ReadSettled(string path)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            try { return File.ReadAllText(path); }
+            catch (IOException) when (attempt < 5 && File.Exists(path)) { Thread.Sleep(50); }
+        }
+    }
+
+    /// <summary>The script position of the frame that threw, when the stack trace has one (scripts are emitted with symbols).</summary>
+    private static string Where(Exception e, string display)
+    {
+        var frame = new StackTrace(e, fNeedFileInfo: true).GetFrames().FirstOrDefault(f => f.GetFileName() is { } file && file.EndsWith(Path.GetFileName(display), StringComparison.Ordinal));
+        return frame is null ? "" : $"({frame.GetFileLineNumber()},{frame.GetFileColumnNumber()})";
+    }
+
+    // ---- the hooks the shell calls ----
+
+    public void Connected(SessionView session) => Fire(EventKind.Connected, session);
+    public void LoggedIn(SessionView session) => Fire(EventKind.Login, session);
+    public void LoginFailed(SessionView session, string userName) => Fire(EventKind.LoginFailed, session, userName);
+    public void FileReceived(SessionView session, string virtualPath, long bytes) => Fire(EventKind.FileReceived, session, virtualPath, bytes);
+    public void FileSent(SessionView session, string virtualPath, long bytes) => Fire(EventKind.FileSent, session, virtualPath, bytes);
+    public void Disconnected(SessionView session) => Fire(EventKind.Disconnected, session, last: true);
+
+    public async Task<Reply?> BeforeUploadAsync(SessionView session, UserFiles files, string virtualPath, CancellationToken cancel)
+    {
+        foreach (var (plugin, registration) in current.HandlersOf(EventKind.BeforeUpload))
+        {
+            var reply = await RunAsync(plugin, "before-upload handler", registration.Handler,
+                token => Context(plugin, session, null, files, token, virtualPath), cancel);
+            if (reply is not null) return reply;
+        }
+        return null;
+    }
+
+    public async Task<EffectResult> RunPluginAsync(Effect.RunPlugin effect, SessionView session, UserFiles? files, CancellationToken cancel)
+    {
+        var handler = (PluginHandler)effect.Handler;
+        var reply = await RunAsync(handler.Plugin, $"{effect.Request.Verb} handler", handler.Command.Handler,
+            token => Context(handler.Plugin, session, effect.Request, files, token), cancel);
+        return new EffectResult.PluginReply(reply);
+    }
+
+    /// <summary>
+    /// Events other than before-upload do not hold the session up: they run in the background, in order for each session,
+    /// so that a plugin sees connected, login, … disconnected in the order they happened.
+    /// </summary>
+    private void Fire(EventKind kind, SessionView session, string subject = "", long bytes = 0, bool last = false)
+    {
+        var handlers = current.HandlersOf(kind);
+        if (!handlers.IsEmpty)
+        {
+            var queue = queues.GetOrAdd(session.Id, _ => new EventQueue());
+            queue.Enqueue(async () =>
+            {
+                foreach (var (plugin, registration) in handlers)
+                    await RunAsync(plugin, $"{kind} handler", registration.Handler,
+                        token => Context(plugin, session, null, null, token, subject, bytes), CancellationToken.None);
+            });
+        }
+        if (last) queues.TryRemove(session.Id, out _);
+    }
+
+    /// <summary>Runs one handler under the time limit: its reply, or a 451 after an exception or a timeout.</summary>
+    private async Task<Reply?> RunAsync(LoadedPlugin plugin, string what, Func<PluginContext, Task<Reply?>> handler, Func<CancellationToken, PluginContext> makeContext, CancellationToken outer)
+    {
+        var limit = CancellationTokenSource.CreateLinkedTokenSource(outer);
+        limit.CancelAfter(config.PluginTimeout);
+        // On the thread pool, so that a handler that blocks cannot hold up the session past the limit.
+        var task = Task.Run(() => handler(makeContext(limit.Token)));
+        try
+        {
+            var reply = await task.WaitAsync(config.PluginTimeout, outer);
+            limit.Dispose();
+            return reply;
+        }
+        catch (OperationCanceledException) when (outer.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception e) when (e is TimeoutException || (e is OperationCanceledException && limit.IsCancellationRequested))
+        {
+            await limit.CancelAsync();
+            // The handler may still be running; its outcome no longer matters, but it must not go unobserved.
+            _ = task.ContinueWith(t => { _ = t.Exception; limit.Dispose(); }, TaskScheduler.Default);
+            plugin.Log.Warning("{What} ran past the limit of {Seconds} s and was abandoned", what, config.PluginTimeout.TotalSeconds);
+            return new Reply(451, $"Requested action aborted: the {plugin.Name} plugin did not answer within {config.PluginTimeout.TotalSeconds:0.###} s.");
+        }
+        catch (Exception e)
+        {
+            limit.Dispose();
+            plugin.Log.Error(e, "{What} failed: {Error}", what, e.Message);
+            return new Reply(451, $"Requested action aborted: local error in processing ({plugin.Name} plugin).");
+        }
+    }
+
+    private PluginContext Context(LoadedPlugin plugin, SessionView session, Request? request, UserFiles? files, CancellationToken cancel, string subject = "", long bytes = 0)
+    {
+        var users = host?.Users;
+        var account = session.User is { } name && users is not null && users.Users.TryGetValue(name, out var found) ? found : null;
+        var user = account is null ? null : new PluginUser(account.Name, account.Admin, account.ReadOnly);
+        files ??= account is null ? null : new UserFiles(users!.HomePath(account));
+        var pluginFiles = files is null ? null : new PluginFiles(files, session.Directory, user?.ReadOnly ?? true);
+        return new PluginContext(plugin.Name, session, request, user, pluginFiles, plugin.Log.ForSession(session), plugin.Settings,
+            () => host?.SessionViews() ?? [], cancel)
+        {
+            EventSubject = subject,
+            EventBytes = bytes,
+        };
+    }
+
+    public void Dispose()
+    {
+        lock (reloading)
+        {
+            if (disposed) return;
+            disposed = true;
+        }
+        watcher?.Dispose();
+        debounce?.Dispose();
+        current.Context?.Unload();
+    }
+
+    /// <summary>One session's events, run one after another.</summary>
+    private sealed class EventQueue
+    {
+        private readonly Lock gate = new();
+        private Task tail = Task.CompletedTask;
+
+        public void Enqueue(Func<Task> work)
+        {
+            lock (gate)
+                tail = tail.ContinueWith(_ => work(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).Unwrap();
+        }
+    }
+}
