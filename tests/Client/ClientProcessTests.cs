@@ -1,0 +1,57 @@
+using System.Diagnostics;
+
+namespace ScriptFtp.Tests.Client;
+
+/// <summary>The real executable with stdin redirected, once: exit codes are what scripts see.</summary>
+public class ClientProcessTests
+{
+    [Test]
+    public async Task Killing_the_server_mid_session_ends_the_client_with_exit_code_1()
+    {
+        await using var server = await FtpTestServer.StartAsync();
+        var local = Directory.CreateTempSubdirectory("scriptftp-client-").FullName;
+        try
+        {
+            var info = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+            {
+                RedirectStandardInput = true,
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                UseShellExecute = false,
+                WorkingDirectory = local,
+            };
+            foreach (var arg in new[] { Path.Combine(TestContext.CurrentContext.TestDirectory, "ScriptFtp.Client.dll"), server.Host, server.Port.ToString() })
+                info.ArgumentList.Add(arg);
+            using var client = Process.Start(info)!;
+            var stderr = client.StandardError.ReadToEndAsync();
+            try
+            {
+                await client.StandardInput.WriteLineAsync(server.UserName);
+                await client.StandardInput.WriteLineAsync(server.Password);
+                await client.StandardInput.WriteLineAsync("pwd");
+                await client.StandardInput.FlushAsync();
+                // The pwd answer is the first thing a script sees: by then the session is up.
+                var firstLine = await client.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30));
+                firstLine.ShouldNotBeNull("the client ended before answering pwd");
+
+                await server.KillAsync();
+                await client.StandardInput.WriteLineAsync("ls");
+                await client.StandardInput.WriteLineAsync("pwd");
+                client.StandardInput.Close();
+
+                await client.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+                client.ExitCode.ShouldBe(1);
+                (await stderr).ShouldContain("lost");
+            }
+            finally
+            {
+                if (!client.HasExited)
+                    client.Kill();
+            }
+        }
+        finally
+        {
+            Directory.Delete(local, recursive: true);
+        }
+    }
+}
