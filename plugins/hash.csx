@@ -1,0 +1,36 @@
+// hash.csx: file checksums, as ProFTPD's mod_digest offers them.
+//
+//   XMD5 <file>     250 <md5 hex>
+//   XSHA256 <file>  250 <sha-256 hex>
+//   HASH <file>     213 SHA-256 0-<size> <sha-256 hex> <file>
+//
+// The file is streamed through the hash (never read whole into memory), and hashing stops when the
+// handler's time limit cancels ctx.Cancel. Paths are the client's: relative to its current directory.
+
+async Task<Reply> Digest(PluginContext ctx, string algorithm, Func<string, long, string, Reply> answer)
+{
+    if (ctx.Argument.Length == 0) return Reply.Syntax($"{ctx.Request!.Verb} <file>");
+    var files = ctx.Files!; // the commands are LoggedIn-only, so there always is a user
+    try
+    {
+        var size = files.Size(ctx.Argument);
+        await using var stream = files.OpenRead(ctx.Argument);
+        var hash = algorithm == "MD5"
+            ? await MD5.HashDataAsync(stream, ctx.Cancel)
+            : await SHA256.HashDataAsync(stream, ctx.Cancel);
+        return answer(Convert.ToHexStringLower(hash), size, ctx.Argument);
+    }
+    catch (FileNotFoundException)
+    {
+        return ctx.Reply(550, $"{Reply.Sanitize(ctx.Argument)}: No such file.");
+    }
+}
+
+AddCommand("XMD5", Access.LoggedIn, "XMD5 <file>", "MD5 checksum of a file.",
+    ctx => Digest(ctx, "MD5", (hex, _, _) => new Reply(250, hex)));
+
+AddCommand("XSHA256", Access.LoggedIn, "XSHA256 <file>", "SHA-256 checksum of a file.",
+    ctx => Digest(ctx, "SHA-256", (hex, _, _) => new Reply(250, hex)));
+
+AddCommand("HASH", Access.LoggedIn, "HASH <file>", "SHA-256 checksum of a file (draft-bryan-ftpext-hash).",
+    ctx => Digest(ctx, "SHA-256", (hex, size, name) => new Reply(213, $"SHA-256 0-{size} {hex} {name}")));

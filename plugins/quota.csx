@@ -1,0 +1,43 @@
+// quota.csx: a per-user upload quota. Settings, in ftp.toml:
+//
+//   [plugin.quota]
+//   default_mb = 1024        # for users not listed below; 0 means unlimited
+//
+//   [plugin.quota.users]
+//   alice = 5000             # alice may use 5000 MB
+//
+// Before each upload the plugin adds up what the user's home already holds; at or over the limit the
+// upload is refused with 552 and no file is created. The size of an upload is not known before it
+// starts, so a user just under the limit may end just over it (a soft limit, like most FTP servers').
+// SITE QUOTA shows a user where they stand.
+
+// TomlTableReader gives typed values, and errors that point at the line in ftp.toml.
+var settings = new TomlTableReader(Settings, "ftp.toml", "plugin.quota");
+var defaultMb = settings.Integer("default_mb", 1024, min: 0);
+var perUser = new Dictionary<string, long>();
+if (settings.Table("users") is { } users)
+{
+    foreach (var name in users.Raw.Keys) perUser[name] = users.Integer(name, defaultMb, min: 0);
+    users.RejectUnknown();
+}
+settings.RejectUnknown();
+
+long LimitBytes(PluginContext ctx) => perUser.GetValueOrDefault(ctx.User!.Name, defaultMb) * 1024 * 1024;
+string Mb(long bytes) => (bytes / (1024.0 * 1024)).ToString("0.0", CultureInfo.InvariantCulture);
+
+OnBeforeUpload((ctx, path) =>
+{
+    var limit = LimitBytes(ctx);
+    if (limit == 0) return null;
+    var used = ctx.Files!.UsedBytes();
+    if (used < limit) return null;
+    ctx.Log.Information("Upload of {Path} refused: {Used} MB used of {Limit} MB", path, Mb(used), Mb(limit));
+    return ctx.Reply(552, $"Quota exceeded: you use {Mb(used)} MB of {Mb(limit)} MB. Delete files to upload more.");
+});
+
+AddSiteCommand("QUOTA", Access.LoggedIn, "QUOTA", "Show your disk usage and quota.", ctx =>
+{
+    var limit = LimitBytes(ctx);
+    var used = ctx.Files!.UsedBytes();
+    return ctx.Reply(200, limit == 0 ? $"You use {Mb(used)} MB; no quota." : $"You use {Mb(used)} MB of {Mb(limit)} MB.");
+});
