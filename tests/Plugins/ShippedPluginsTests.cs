@@ -1,0 +1,104 @@
+using System.Security.Cryptography;
+using System.Text;
+using ScriptFtp.Tests.Support;
+using static ScriptFtp.Tests.Plugins.PluginTestServer;
+
+namespace ScriptFtp.Tests.Plugins;
+
+/// <summary>The plugins in the repository's plugins/ folder, as shipped.</summary>
+[TestFixture]
+public sealed class ShippedPluginsTests
+{
+    private static readonly byte[] Known = Encoding.UTF8.GetBytes("The quick brown fox jumps over the lazy dog\n");
+
+    private PluginTestServer server = null!;
+
+    [OneTimeSetUp]
+    public async Task StartAsync()
+    {
+        var quota = ScriptFtp.Toml.Toml.Parse("""
+            default_mb = 1024
+            [users]
+            demo = 1
+            """, "ftp.toml");
+        server = await PluginTestServer.StartAsync(ShippedPlugins(),
+            c => c with { PluginSettings = c.PluginSettings.SetItem("quota", quota) });
+        Directory.CreateDirectory(server.Server.DemoHome);
+        Directory.CreateDirectory(server.Server.AdminHome);
+        await File.WriteAllBytesAsync(Path.Combine(server.Server.DemoHome, "fox.txt"), Known);
+    }
+
+    [OneTimeTearDown]
+    public async Task StopAsync() => await server.DisposeAsync();
+
+    [Test]
+    public void They_all_load_without_errors()
+    {
+        server.Plugins.Errors.ShouldBeEmpty();
+        server.Plugins.Loaded.ShouldBe(["echo", "hash", "quota", "who"]);
+        server.Server.ShouldHaveLoggedNoErrors();
+    }
+
+    [Test]
+    public async Task Hash_commands_give_the_checksum_of_a_known_file()
+    {
+        await using var ftp = await RawFtp.LoginAsync(server.Port);
+        var sha256 = Convert.ToHexStringLower(SHA256.HashData(Known));
+        (await ftp.SendAsync("XSHA256 fox.txt")).Text.ShouldBe($"250 {sha256}");
+        (await ftp.SendAsync("XMD5 /fox.txt")).Text.ShouldBe($"250 {Convert.ToHexStringLower(MD5.HashData(Known))}");
+        (await ftp.SendAsync("HASH fox.txt")).Text.ShouldBe($"213 SHA-256 0-{Known.Length} {sha256} fox.txt");
+        (await ftp.SendAsync("XSHA256 missing.txt")).Code.ShouldBe(550);
+        (await ftp.SendAsync("XSHA256 ../../users.toml")).Code.ShouldBe(550);
+        (await ftp.SendAsync("XSHA256")).Code.ShouldBe(501);
+        server.Server.ShouldHaveLoggedNoErrors();
+    }
+
+    [Test]
+    public async Task Who_lists_sessions_for_an_admin_and_is_refused_to_others()
+    {
+        await using var demo = await RawFtp.LoginAsync(server.Port);
+        await using var admin = await RawFtp.LoginAsync(server.Port, TestServer.AdminUser, TestServer.AdminPassword);
+        var (code, text) = await admin.SendAsync("WHO");
+        code.ShouldBe(211);
+        var lines = text.Split('\n');
+        lines[0].ShouldStartWith("211-");
+        lines[^1].ShouldBe("211 End");
+        lines.ShouldContain(l => l.Contains(" demo ") && l.Contains("127.0.0.1"));
+        lines.ShouldContain(l => l.Contains(" admin "));
+        (await demo.SendAsync("WHO")).Code.ShouldBe(550);
+    }
+
+    [Test]
+    public async Task Quota_refuses_an_upload_over_the_limit_and_leaves_no_file()
+    {
+        await File.WriteAllBytesAsync(Path.Combine(server.Server.DemoHome, "big.bin"), new byte[1024 * 1024 + 1]);
+        try
+        {
+            await using var demo = await RawFtp.LoginAsync(server.Port);
+            var (code, text) = await UploadAsync(demo, "more.bin", [1, 2, 3]);
+            code.ShouldBe(552);
+            text.ShouldContain("Quota exceeded");
+            File.Exists(Path.Combine(server.Server.DemoHome, "more.bin")).ShouldBeFalse();
+            (await demo.SendAsync("SITE QUOTA")).Text.ShouldBe("200 You use 1.0 MB of 1.0 MB.");
+
+            // The admin falls under default_mb and may upload.
+            await using var admin = await RawFtp.LoginAsync(server.Port, TestServer.AdminUser, TestServer.AdminPassword);
+            (await UploadAsync(admin, "ok.bin", [1, 2, 3])).Code.ShouldBe(226);
+        }
+        finally
+        {
+            File.Delete(Path.Combine(server.Server.DemoHome, "big.bin"));
+        }
+    }
+
+    [Test]
+    public async Task Site_echo_answers_with_the_text()
+    {
+        await using var ftp = await RawFtp.LoginAsync(server.Port);
+        (await ftp.SendAsync("SITE ECHO hello there")).Text.ShouldBe("200 hello there");
+        (await ftp.SendAsync("SITE ECHO")).Code.ShouldBe(501);
+        var help = (await ftp.SendAsync("SITE HELP")).Text;
+        help.ShouldContain("SITE ECHO <text>");
+        help.ShouldContain("SITE QUOTA");
+    }
+}
