@@ -1,0 +1,143 @@
+using Serilog.Events;
+using ScriptFtp.Tests.Support;
+using static ScriptFtp.Tests.Admin.Admin;
+
+namespace ScriptFtp.Tests.Admin;
+
+/// <summary>Editing users.toml by hand while the server runs, observed over sockets.</summary>
+[TestFixture]
+public sealed class AdminHandEditTests
+{
+    private static readonly TimeSpan PickUp = TimeSpan.FromSeconds(5);
+
+    [Test]
+    public async Task HandAddedUser_CanLogInWithinAFewSeconds()
+    {
+        await using var server = await StartAsync();
+        File.AppendAllText(server.UsersFile, $"""
+
+
+            # added by hand
+            [users.frank]
+            password = "{Passwords.Hash("frank-pass")}"
+            """);
+
+        (await EventuallyAsync(async () => (await TryLoginAsync(server.Port, "frank", "frank-pass")).Code == 230, PickUp))
+            .ShouldBeTrue("a user added by hand must be able to log in within a few seconds");
+        Directory.Exists(Path.Combine(server.Root, "frank")).ShouldBeTrue();
+        (await TryLoginAsync(server.Port, Demo, DemoPass)).Code.ShouldBe(230);
+        server.ShouldHaveLoggedNoErrors();
+    }
+
+    [Test]
+    public async Task HandEditedPlainTextPassword_Works_AndALaterAdminChangeKeepsTheHandEdit()
+    {
+        await using var server = await StartAsync();
+        File.AppendAllText(server.UsersFile, "\n\n[users.grace]\npassword = \"plain-grace\" # set by hand\n");
+        (await EventuallyAsync(async () => (await TryLoginAsync(server.Port, "grace", "plain-grace")).Code == 230, PickUp)).ShouldBeTrue();
+        server.Log.Contains("plain-text password").ShouldBeTrue();
+
+        await using var admin = await Ctl.LoginAsync(server.Port, Adm, AdmPass);
+        (await admin.SendAsync("ADDUSER henry henry-pass")).Code.ShouldBe(200);
+
+        var text = File.ReadAllText(server.UsersFile);
+        text.ShouldContain("password = \"plain-grace\" # set by hand");
+        (await TryLoginAsync(server.Port, "grace", "plain-grace")).Code.ShouldBe(230);
+        (await TryLoginAsync(server.Port, "henry", "henry-pass")).Code.ShouldBe(230);
+    }
+
+    [Test]
+    public async Task AdminCommandRightAfterAHandEdit_DoesNotOverwriteIt()
+    {
+        await using var server = await StartAsync();
+        await using var admin = await Ctl.LoginAsync(server.Port, Adm, AdmPass);
+
+        // No waiting for the watcher: the command itself must see the edit.
+        File.AppendAllText(server.UsersFile, $"\n\n[users.ivy]\npassword = \"{Passwords.Hash("ivy-pass")}\"\n");
+        (await admin.SendAsync("ADDUSER jack jack-pass")).Code.ShouldBe(200);
+
+        var users = UsersTable(server.UsersFile);
+        users.ContainsKey("ivy").ShouldBeTrue();
+        users.ContainsKey("jack").ShouldBeTrue();
+        (await TryLoginAsync(server.Port, "ivy", "ivy-pass")).Code.ShouldBe(230);
+    }
+
+    [Test]
+    public async Task HandBan_EndsTheLiveSession()
+    {
+        await using var server = await StartAsync();
+        await using var demo = await Ctl.LoginAsync(server.Port, Demo, DemoPass);
+
+        var text = File.ReadAllText(server.UsersFile);
+        File.WriteAllText(server.UsersFile, text.Replace($"home = \"{Demo}\"", $"home = \"{Demo}\"\nbanned = true", StringComparison.Ordinal));
+
+        var ended = await demo.ReadAsync(PickUp);
+        ended.Code.ShouldBe(421, ended.Text);
+        ended.Text.ShouldContain("banned");
+        (await demo.ClosedAsync()).ShouldBeTrue();
+        (await TryLoginAsync(server.Port, Demo, DemoPass)).Text.ShouldContain("banned");
+        server.ShouldHaveLoggedNoErrors();
+    }
+
+    [Test]
+    public async Task HandDelete_EndsTheLiveSession()
+    {
+        await using var server = await StartAsync();
+        await using var demo = await Ctl.LoginAsync(server.Port, Demo, DemoPass);
+        await using var admin = await Ctl.LoginAsync(server.Port, Adm, AdmPass);
+
+        var text = File.ReadAllText(server.UsersFile);
+        var start = text.IndexOf($"[users.{Demo}]", StringComparison.Ordinal);
+        var end = text.IndexOf("# the administrator", StringComparison.Ordinal);
+        File.WriteAllText(server.UsersFile, text[..start] + text[end..]);
+
+        var ended = await demo.ReadAsync(PickUp);
+        ended.Code.ShouldBe(421, ended.Text);
+        ended.Text.ShouldContain("deleted");
+        (await TryLoginAsync(server.Port, Demo, DemoPass)).Code.ShouldBe(530);
+        (await admin.SendAsync("NOOP")).Code.ShouldBe(200, "other sessions stay");
+        Directory.Exists(server.DemoHome).ShouldBeTrue();
+    }
+
+    [Test]
+    public async Task HandEditWithASyntaxError_IsLogged_TheLastGoodUsersStay_AndAdminChangesWaitForAFix()
+    {
+        await using var server = await StartAsync();
+        await using var admin = await Ctl.LoginAsync(server.Port, Adm, AdmPass);
+        await using var demo = await Ctl.LoginAsync(server.Port, Demo, DemoPass);
+        var good = File.ReadAllText(server.UsersFile);
+        var broken = good + "\n\n[users.kate\npassword = \"kate-pass\"\n";
+
+        File.WriteAllText(server.UsersFile, broken);
+
+        (await EventuallyAsync(() => Task.FromResult(server.Log.Events.Any(e => e.Level >= LogEventLevel.Error
+            && e.RenderMessage().Contains("keeping the last good users", StringComparison.Ordinal))), PickUp))
+            .ShouldBeTrue("the broken file must be reported in the log");
+        (await TryLoginAsync(server.Port, Demo, DemoPass)).Code.ShouldBe(230, "old users keep working");
+        (await TryLoginAsync(server.Port, Adm, AdmPass)).Code.ShouldBe(230);
+        (await TryLoginAsync(server.Port, "kate", "kate-pass")).Code.ShouldBe(530);
+        (await demo.SendAsync("NOOP")).Code.ShouldBe(200, "live sessions are not ended by a broken file");
+
+        // An admin change would overwrite the hand edit: it is refused until the file is fixed.
+        var refused = await admin.SendAsync("ADDUSER leo leo-pass");
+        refused.Code.ShouldBe(550, refused.Text);
+        refused.Text.ShouldContain("users file has an error");
+        File.ReadAllText(server.UsersFile).ShouldBe(broken);
+
+        File.WriteAllText(server.UsersFile, good + "\n\n[users.kate]\npassword = \"kate-pass\"\n");
+        (await EventuallyAsync(async () => (await TryLoginAsync(server.Port, "kate", "kate-pass")).Code == 230, PickUp)).ShouldBeTrue();
+        (await admin.SendAsync("ADDUSER leo leo-pass")).Code.ShouldBe(200);
+        (await TryLoginAsync(server.Port, "leo", "leo-pass")).Code.ShouldBe(230);
+    }
+
+    [Test]
+    public async Task HandEditWithAnInvalidEntry_IsRejectedLikeASyntaxError()
+    {
+        await using var server = await StartAsync();
+        File.AppendAllText(server.UsersFile, "\n\n[users.\"bad name\"]\npassword = \"x\"\n\n[users.mike]\npassword = \"mike-pass\"\n");
+
+        (await EventuallyAsync(() => Task.FromResult(server.Log.Contains("keeping the last good users")), PickUp)).ShouldBeTrue();
+        (await TryLoginAsync(server.Port, "mike", "mike-pass")).Code.ShouldBe(530, "a file with one bad entry is ignored as a whole");
+        (await TryLoginAsync(server.Port, Demo, DemoPass)).Code.ShouldBe(230);
+    }
+}
