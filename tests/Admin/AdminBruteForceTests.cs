@@ -1,0 +1,126 @@
+using System.Diagnostics;
+using System.Net;
+using ScriptFtp.Tests.Support;
+using static ScriptFtp.Tests.Admin.Admin;
+
+namespace ScriptFtp.Tests.Admin;
+
+/// <summary>The login guard seen from the network: delay after the limit, then lockout per address, then expiry.</summary>
+[TestFixture]
+public sealed class AdminBruteForceTests
+{
+    private static readonly TimeSpan Delay = TimeSpan.FromMilliseconds(300), Lockout = TimeSpan.FromSeconds(2);
+    private static readonly IPAddress OtherAddress = IPAddress.Parse("127.0.0.2");
+
+    private static Task<TestServer> StartGuardedAsync(IPAddress? listen = null) =>
+        TestServer.StartAsync(config => config with
+        {
+            MaxFailedLogins = 3,
+            FailureWindow = TimeSpan.FromMinutes(5),
+            LoginDelay = Delay,
+            Lockout = Lockout,
+        }, listen: listen);
+
+    private static async Task<(int Code, string Text, TimeSpan Took)> TimedPassAsync(Ctl ctl, string user, string password)
+    {
+        (await ctl.SendAsync($"USER {user}")).Code.ShouldBe(331);
+        var watch = Stopwatch.StartNew();
+        var reply = await ctl.SendAsync($"PASS {password}");
+        return (reply.Code, reply.Text, watch.Elapsed);
+    }
+
+    [Test]
+    public async Task WrongPasswords_AreDelayedAfterTheLimit_ThenRefused_ThenAllowedAgainAfterTheLockout()
+    {
+        await using var server = await StartGuardedAsync();
+        await using var attacker = await Ctl.ConnectAsync(server.Port);
+
+        for (var i = 0; i < 3; i++)
+        {
+            var (code, text, _) = await TimedPassAsync(attacker, Demo, $"guess-{i}");
+            code.ShouldBe(530, text);
+        }
+
+        // Over the limit: the answer comes only after the delay, and this failure locks the address out.
+        var delayed = await TimedPassAsync(attacker, Demo, "guess-3");
+        delayed.Code.ShouldBe(530, delayed.Text);
+        delayed.Took.ShouldBeGreaterThanOrEqualTo(Delay - TimeSpan.FromMilliseconds(20));
+        var lockedAt = Stopwatch.StartNew();
+
+        // Locked out: even the right password is refused with 421 and the connection is closed.
+        var refused = await TimedPassAsync(attacker, Demo, DemoPass);
+        refused.Code.ShouldBe(421, refused.Text);
+        refused.Text.ShouldContain("Too many failed logins");
+        (await attacker.ClosedAsync()).ShouldBeTrue("421 closes the connection");
+        var fresh = await TryLoginAsync(server.Port, Demo, DemoPass);
+        fresh.Code.ShouldBe(421, "the lockout is per address, not per connection");
+        server.Log.Contains("locked out").ShouldBeTrue("the log must mention the lockout");
+        server.Log.Contains("Slowing down logins").ShouldBeTrue("the log must mention the delay");
+
+        // After the lockout the right password works at once.
+        var wait = Lockout - lockedAt.Elapsed + TimeSpan.FromMilliseconds(200);
+        if (wait > TimeSpan.Zero) await Task.Delay(wait);
+        await using var back = await Ctl.ConnectAsync(server.Port);
+        var after = await TimedPassAsync(back, Demo, DemoPass);
+        after.Code.ShouldBe(230, after.Text);
+        after.Took.ShouldBeLessThan(Delay, "the expired lockout starts afresh: no delay");
+        server.ShouldHaveLoggedNoErrors();
+    }
+
+    [Test]
+    public async Task RightPasswordOverTheLimit_IsDelayedButAccepted_AndResetsTheCount()
+    {
+        await using var server = await StartGuardedAsync();
+        await using var client = await Ctl.ConnectAsync(server.Port);
+        for (var i = 0; i < 3; i++) (await TimedPassAsync(client, Demo, $"guess-{i}")).Code.ShouldBe(530);
+
+        var ok = await TimedPassAsync(client, Demo, DemoPass);
+
+        ok.Code.ShouldBe(230, ok.Text);
+        ok.Took.ShouldBeGreaterThanOrEqualTo(Delay - TimeSpan.FromMilliseconds(20));
+        // The success cleared the failures: three more wrong guesses are not delayed into a lockout yet.
+        await using var again = await Ctl.ConnectAsync(server.Port);
+        for (var i = 0; i < 3; i++) (await TimedPassAsync(again, Demo, $"again-{i}")).Code.ShouldBe(530);
+        var fourth = await TimedPassAsync(again, Demo, DemoPass);
+        fourth.Code.ShouldBe(230, "three failures after a success are still under the lockout");
+    }
+
+    [Test]
+    public async Task DuringALockout_AnotherIPv4Address_StillLogsIn()
+    {
+        await using var server = await StartGuardedAsync(IPAddress.Any);
+        await LockOutAsync(server.Port, IPAddress.Loopback);
+        (await TryLoginAsync(server.Port, Demo, DemoPass)).Code.ShouldBe(421);
+
+        await using var other = await Ctl.ConnectAsync(server.Port, IPAddress.Loopback, from: OtherAddress);
+        other.LocalEndPoint.Address.ShouldBe(OtherAddress);
+        var reply = await other.LoginAsync(Demo, DemoPass);
+
+        reply.Code.ShouldBe(230, reply.Text);
+        (await other.SendAsync("PWD")).Code.ShouldBe(257);
+        server.Log.Events.Select(e => e.RenderMessage()).ShouldContain(m => m.Contains("127.0.0.1") && m.Contains("locked out"));
+    }
+
+    [Test]
+    public async Task DuringALockout_AnIPv6Client_StillLogsIn_OnADualStackListener()
+    {
+        if (!System.Net.Sockets.Socket.OSSupportsIPv6) Assert.Ignore("no IPv6 on this machine");
+        await using var server = await StartGuardedAsync(IPAddress.IPv6Any);
+        await LockOutAsync(server.Port, IPAddress.Loopback);
+
+        // The IPv4 client reaches the dual-stack socket as ::ffff:127.0.0.1 and is still recognised as locked out.
+        (await TryLoginAsync(server.Port, Demo, DemoPass)).Code.ShouldBe(421);
+        await using var v6 = await Ctl.ConnectAsync(server.Port, IPAddress.IPv6Loopback);
+        var reply = await v6.LoginAsync(Demo, DemoPass);
+
+        reply.Code.ShouldBe(230, reply.Text);
+    }
+
+    /// <summary>Fails logins from 127.0.0.1 until the address is locked out (limit 3: the 4th failure locks).</summary>
+    private static async Task LockOutAsync(int port, IPAddress server)
+    {
+        await using var attacker = await Ctl.ConnectAsync(port, server);
+        for (var i = 0; i < 4; i++) (await attacker.LoginAsync(Demo, $"guess-{i}")).Code.ShouldBe(530);
+        (await attacker.LoginAsync(Demo, DemoPass)).Code.ShouldBe(421);
+    }
+}
