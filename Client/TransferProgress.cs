@@ -8,16 +8,16 @@ internal sealed class TransferProgress(TextWriter output, string label, long? to
 {
     static readonly TimeSpan RedrawInterval = TimeSpan.FromMilliseconds(200);
     readonly Stopwatch clock = Stopwatch.StartNew();
-    TimeSpan lastDrawn = TimeSpan.MinValue;
+    TimeSpan nextDraw = TimeSpan.Zero;
     int drawnWidth;
 
     public TimeSpan Elapsed => clock.Elapsed;
 
     public void Report(long bytes)
     {
-        if (!live || clock.Elapsed - lastDrawn < RedrawInterval)
+        if (!live || clock.Elapsed < nextDraw)
             return;
-        lastDrawn = clock.Elapsed;
+        nextDraw = clock.Elapsed + RedrawInterval;
         var percent = totalBytes is > 0 ? string.Create(CultureInfo.InvariantCulture, $" ({Math.Min(100, bytes * 100 / totalBytes.Value)}%)") : "";
         var text = string.Create(CultureInfo.InvariantCulture, $"{label}: {bytes:N0} bytes{percent} {FormatRate(bytes, clock.Elapsed)}");
         output.Write("\r" + text.PadRight(drawnWidth));

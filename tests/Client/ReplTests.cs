@@ -191,6 +191,29 @@ public class ReplTests
         result.Output.ShouldContain($"Downloaded big.bin -> new_big.bin: {size:N0} bytes in ");
     }
 
+    [Test]
+    public async Task At_a_terminal_there_are_prompts_and_live_progress()
+    {
+        await WriteRandomFileAsync(Remote("p.bin"), 3L * 1024 * 1024);
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var input = new ScriptReader(Server.UserName, Server.Password, "get", "p.bin", "upload", "p.bin", "exit");
+
+        var exitCode = await Repl.RunAsync([Server.Host, Server.Port.ToString()], input, output, error, Local,
+            interactive: true, showProgress: true).WaitAsync(TimeSpan.FromMinutes(1));
+
+        exitCode.ShouldBe(0, error.ToString());
+        var text = output.ToString();
+        text.ShouldContain("Username: ");
+        text.ShouldContain("Password: ");
+        text.ShouldContain("ftp> ");
+        text.ShouldContain("Enter filename to download: ");
+        text.ShouldContain("Enter filename to upload: ");
+        text.ShouldContain("\rDownloading p.bin: ");
+        text.ShouldContain("%) ");
+        text.ShouldContain($"Downloaded p.bin -> p.bin: {3 * 1024 * 1024:N0} bytes in ");
+    }
+
     string Remote(string relative) => Path.Combine(Server.RootDirectory, relative);
     string LocalFile(string name) => Path.Combine(Local, name);
 
