@@ -5,8 +5,8 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
-using Microsoft.CodeAnalysis.CSharp.Scripting;
-using Microsoft.CodeAnalysis.Scripting;
+using Microsoft.CodeAnalysis.Emit;
+using Microsoft.CodeAnalysis.Text;
 
 namespace ScriptFtp.Plugins;
 
@@ -14,10 +14,10 @@ namespace ScriptFtp.Plugins;
 internal sealed record CompiledScript(string Name, string Display, byte[]? Image, byte[]? Symbols, string? EntryType, string? EntryMethod, ImmutableArray<string> Errors, ImmutableArray<string> Warnings);
 
 /// <summary>
-/// Compiles plugin scripts with Roslyn's scripting API. A script is created with <see cref="PluginGlobals"/> as its globals
-/// type and its diagnostics are reported with positions; it is then emitted to memory instead of through
-/// <c>Script.Compile()</c>, because the assemblies that Compile() loads can never be unloaded (roslyn#41348), while ours go
-/// into a collectible <see cref="AssemblyLoadContext"/> that a reload can drop.
+/// Compiles plugin scripts as Roslyn script compilations with <see cref="PluginGlobals"/> as the globals type, reporting
+/// diagnostics with positions. The result is emitted to memory instead of going through <c>Script.Compile()</c>, because the
+/// assemblies that Compile() loads can never be unloaded (roslyn#41348), while ours go into a collectible
+/// <see cref="AssemblyLoadContext"/> that a reload can drop.
 /// </summary>
 internal static class PluginCompiler
 {
@@ -27,29 +27,38 @@ internal static class PluginCompiler
         "System.Collections.Immutable", "System.Globalization", "System.Security.Cryptography", "ScriptFtp", "ScriptFtp.Plugins", "ScriptFtp.Toml",
     ];
 
-    // Built once: the reference set's metadata is read once and shared by every compilation, so reloads do not pay for it again.
-    private static readonly Lazy<ScriptOptions> Options = new(() => ScriptOptions.Default
-        .WithReferences(
+    // Built once and shared by every compilation: the scripting layer's CSharpScript.Create reads the metadata of the core
+    // library and of the globals' assembly afresh for each script, and those native buffers made each reload cost tens of MB.
+    private static readonly Lazy<ImmutableArray<MetadataReference>> References = new(() =>
+    [
+        .. new[]
+        {
             typeof(object).Assembly, typeof(Enumerable).Assembly, typeof(ImmutableArray).Assembly, typeof(SHA256).Assembly,
             typeof(Console).Assembly, typeof(System.Text.RegularExpressions.Regex).Assembly, typeof(System.Net.IPAddress).Assembly,
             typeof(System.Collections.Concurrent.ConcurrentDictionary<,>).Assembly, typeof(System.Text.Json.JsonSerializer).Assembly,
-            typeof(System.Net.Http.HttpClient).Assembly, typeof(PluginGlobals).Assembly)
-        .AddReferences(Assembly.Load("System.Runtime"), Assembly.Load("netstandard"), Assembly.Load("System.Collections"))
-        .WithImports(Imports)
-        .WithLanguageVersion(LanguageVersion.Latest)
-        .WithOptimizationLevel(OptimizationLevel.Release)
-        .WithEmitDebugInformation(true)
-        .WithFileEncoding(Encoding.UTF8)
-        .WithAllowUnsafe(false));
+            typeof(System.Net.Http.HttpClient).Assembly, typeof(System.Diagnostics.Process).Assembly, typeof(PluginGlobals).Assembly,
+            typeof(Serilog.ILogger).Assembly, Assembly.Load("System.Runtime"), Assembly.Load("netstandard"), Assembly.Load("System.Collections"),
+        }.Distinct().Select(a => (MetadataReference)MetadataReference.CreateFromFile(a.Location)),
+    ]);
+
+    private static readonly CSharpParseOptions ParseOptions = new(LanguageVersion.Latest, DocumentationMode.None, SourceCodeKind.Script);
+
+    private static readonly CSharpCompilationOptions CompilationOptions = new(
+        OutputKind.DynamicallyLinkedLibrary, usings: Imports, optimizationLevel: OptimizationLevel.Release, allowUnsafe: false,
+        nullableContextOptions: NullableContextOptions.Disable);
+
+    private static long serial;
 
     /// <summary>Compiles one file. <paramref name="display"/> is how errors name it, e.g. <c>plugins/hash.csx</c>.</summary>
     public static CompiledScript Compile(string name, string path, string display, string code)
     {
-        var script = CSharpScript.Create(code, Options.Value.WithFilePath(path), typeof(PluginGlobals));
-        var compilation = script.GetCompilation();
+        // The compilation CSharpScript.Create(code, options, typeof(PluginGlobals)).GetCompilation() would build, with shared references.
+        var tree = CSharpSyntaxTree.ParseText(SourceText.From(code, Encoding.UTF8), ParseOptions, path);
+        var compilation = CSharpCompilation.CreateScriptCompilation($"plugin-{name}-{Interlocked.Increment(ref serial)}", tree, References.Value,
+            CompilationOptions, previousScriptCompilation: null, returnType: typeof(object), globalsType: typeof(PluginGlobals));
         using var image = new MemoryStream();
         using var symbols = new MemoryStream();
-        var emitted = compilation.Emit(image, symbols, options: new Microsoft.CodeAnalysis.Emit.EmitOptions(debugInformationFormat: Microsoft.CodeAnalysis.Emit.DebugInformationFormat.PortablePdb));
+        var emitted = compilation.Emit(image, symbols, options: new EmitOptions(debugInformationFormat: DebugInformationFormat.PortablePdb));
         var errors = emitted.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).Select(d => Format(display, d)).ToImmutableArray();
         var warnings = emitted.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Warning).Select(d => Format(display, d)).ToImmutableArray();
         if (!emitted.Success || !errors.IsEmpty)
