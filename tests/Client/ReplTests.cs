@@ -176,6 +176,24 @@ public class ReplTests
     }
 
     [Test]
+    public async Task A_server_dying_mid_download_leaves_no_file_behind()
+    {
+        await WriteRandomFileAsync(Remote("big.bin"), 50L * 1024 * 1024);
+        // The first progress report shows the transfer is under way: the moment to pull the plug.
+        var output = new TripwireWriter("Downloading", () => Server.KillAsync().GetAwaiter().GetResult());
+        var error = new StringWriter();
+        var input = new ScriptReader(Server.UserName, Server.Password, "RETR big.bin", "pwd");
+
+        var exitCode = await Repl.RunAsync([Server.Host, Server.Port.ToString()], input, output, error, Local,
+            interactive: true, showProgress: true).WaitAsync(TimeSpan.FromMinutes(1));
+
+        output.Tripped.ShouldBeTrue();
+        exitCode.ShouldBe(1);
+        error.ToString().ShouldContain("lost");
+        Directory.GetFileSystemEntries(Local).ShouldBeEmpty();
+    }
+
+    [Test]
     public async Task Fifty_megabytes_of_random_bytes_survive_both_ways()
     {
         const long size = 50L * 1024 * 1024 + 12345;
@@ -283,4 +301,19 @@ internal sealed class ScriptReader(params object[] steps) : TextReader
     public override ValueTask<string?> ReadLineAsync(CancellationToken cancellationToken) => new(ReadLineAsync());
 
     public override string? ReadLine() => ReadLineAsync().GetAwaiter().GetResult();
+}
+
+/// <summary>Runs an action the first time something containing <c>trigger</c> is written.</summary>
+internal sealed class TripwireWriter(string trigger, Action action) : StringWriter
+{
+    public bool Tripped { get; private set; }
+
+    public override void Write(string? value)
+    {
+        base.Write(value);
+        if (Tripped || value?.Contains(trigger, StringComparison.Ordinal) != true)
+            return;
+        Tripped = true;
+        action();
+    }
 }
