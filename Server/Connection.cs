@@ -241,7 +241,8 @@ internal sealed class Connection
         {
             case LoginVerdict.Refused refused:
                 log.Warning("Login refused: {Address} is locked out for {Seconds:0} more seconds", address, refused.Remaining.TotalSeconds);
-                return new EffectResult.Refused(Reply.Closing($"Too many failed logins from your address; try again in {Math.Ceiling(refused.Remaining.TotalMinutes):0} minute(s)."));
+                var wait = refused.Remaining.TotalSeconds < 120 ? $"{Math.Ceiling(refused.Remaining.TotalSeconds):0} seconds" : $"{Math.Ceiling(refused.Remaining.TotalMinutes):0} minutes";
+                return new EffectResult.Refused(Reply.Closing($"Too many failed logins from your address; try again in {wait}."));
             case LoginVerdict.Delay delay:
                 log.Warning("Slowing down logins from {Address} by {Seconds:0.#} s after repeated failures", address, delay.Duration.TotalSeconds);
                 await Task.Delay(delay.Duration, lifetime.Token);
@@ -251,8 +252,17 @@ internal sealed class Connection
         if (status == AuthStatus.Ok && account is not null)
         {
             host.Guard.RecordSuccess(address);
-            var home = host.Users.HomePath(account);
-            Directory.CreateDirectory(home);
+            string home;
+            try
+            {
+                home = host.Users.HomePath(account);
+                Directory.CreateDirectory(home);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
+            {
+                log.Error("Home folder of {User} is unavailable: {Reason}", account.Name, e.Message);
+                return new EffectResult.Refused(new Reply(530, "Login refused: your home folder is unavailable; ask the administrator."));
+            }
             files = new UserFiles(home);
             log = host.Log.ForContext("Session", $"[{state.Id} {state.Remote} {account.Name}] ");
             log.Information("Logged in");

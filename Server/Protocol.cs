@@ -693,8 +693,8 @@ public static class Protocol
         t = t.With(C("ABOR", Any, "ABOR", "Abort the running transfer.", (_, s, _) => Out.Reply(s, Reply.NothingToAbort)));
         foreach (var (action, verb, usage, help) in AdminVerbs)
         {
-            var entry = C(verb, Adm, usage, help, (_, s, r) => Administer(s, r, action, usage)) with { Argument = Argument.Required };
-            t = t.With(entry, "SITE " + verb);
+            t = t.With(C(verb, Adm, usage, help, (_, s, r) => Administer(s, r, action, usage)) with { Argument = Argument.Required });
+            t = t.With(C("SITE " + verb, Adm, "SITE " + usage, help, (_, s, r) => Administer(s, r, action, "SITE " + usage)) with { Argument = Argument.Required });
         }
         return t;
     }
@@ -746,9 +746,7 @@ public static class Protocol
     private static IEnumerable<Command> Visible(Context context, Session session, Func<string, bool> keyFilter) =>
         context.Commands.Entries
             .Where(e => keyFilter(e.Key))
-            .Select(e => e.Key.StartsWith("SITE ", StringComparison.OrdinalIgnoreCase) && !e.Value.Verb.StartsWith("SITE ", StringComparison.OrdinalIgnoreCase)
-                ? e.Value with { Verb = e.Key.ToUpperInvariant(), Usage = "SITE " + e.Value.Usage }
-                : e.Value)
+            .Select(e => e.Value)
             .Where(c => keyFilter(c.Verb))
             .DistinctBy(c => c.Verb)
             .Where(c => c.Access != Access.Admin || session.User is { Admin: true })
