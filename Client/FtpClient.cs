@@ -5,12 +5,10 @@ using System.Text;
 
 namespace ScriptFtp.Client;
 
-/// <summary>
-/// A small passive-mode FTP client over one control connection. Every transfer is binary (TYPE I)
-/// and streamed through a fixed buffer, so file size never matters for memory.
-/// Negative replies surface as <see cref="FtpReplyException"/>, a dead control connection as
-/// <see cref="FtpConnectionLostException"/>.
-/// </summary>
+// A small passive-mode FTP client over one control connection. Every transfer is binary (TYPE I)
+// and streamed through a fixed buffer, so file size never matters for memory.
+// Negative replies surface as FtpReplyException, a dead control connection as
+// FtpConnectionLostException.
 internal sealed class FtpClient : IAsyncDisposable
 {
     internal const int BufferSize = 256 * 1024;
@@ -33,7 +31,6 @@ internal sealed class FtpClient : IAsyncDisposable
 
     public FtpReply Greeting { get; private set; } = new(0, [""]);
 
-    /// <summary>Connects and reads the greeting. <paramref name="trace"/> sees each command and reply line.</summary>
     public static async Task<FtpClient> ConnectAsync(string host, int port, Action<string>? trace = null, CancellationToken cancellationToken = default)
     {
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
@@ -65,7 +62,7 @@ internal sealed class FtpClient : IAsyncDisposable
         }
     }
 
-    /// <summary>USER then PASS. Returns the final reply; a refusal is returned, not thrown, so the caller can ask again.</summary>
+    // USER then PASS. Returns the final reply; a refusal is returned, not thrown, so the caller can ask again.
     public async Task<FtpReply> LoginAsync(string user, string password, CancellationToken cancellationToken = default)
     {
         var reply = await ExecuteAsync($"USER {user}", cancellationToken);
@@ -74,7 +71,7 @@ internal sealed class FtpClient : IAsyncDisposable
         return reply;
     }
 
-    /// <summary>Sends one command and returns its final reply (any preliminary 1xx replies are skipped).</summary>
+    // Sends one command and returns its final reply (any preliminary 1xx replies are skipped).
     public async Task<FtpReply> ExecuteAsync(string command, CancellationToken cancellationToken = default)
     {
         await SendAsync(command, cancellationToken);
@@ -84,7 +81,6 @@ internal sealed class FtpClient : IAsyncDisposable
         return reply;
     }
 
-    /// <summary>Like <see cref="ExecuteAsync"/> but a negative reply throws.</summary>
     public async Task<FtpReply> ExpectAsync(string command, CancellationToken cancellationToken = default)
     {
         var reply = await ExecuteAsync(command, cancellationToken);
@@ -104,7 +100,7 @@ internal sealed class FtpClient : IAsyncDisposable
     public Task<FtpReply> ChangeDirectoryAsync(string path, CancellationToken cancellationToken = default) =>
         ExpectAsync($"CWD {path}", cancellationToken);
 
-    /// <summary>The size in bytes, or null when the server does not say (no SIZE support, no such file).</summary>
+    // The size in bytes, or null when the server does not say (no SIZE support, no such file).
     public async Task<long?> GetSizeAsync(string path, CancellationToken cancellationToken = default)
     {
         await EnsureBinaryAsync(cancellationToken);
@@ -112,7 +108,6 @@ internal sealed class FtpClient : IAsyncDisposable
         return reply.Code == 213 && long.TryParse(reply.Message.Trim(), out var size) ? size : null;
     }
 
-    /// <summary>Writes the LIST listing to <paramref name="output"/> line by line.</summary>
     public Task ListAsync(string? path, TextWriter output, CancellationToken cancellationToken = default) =>
         TransferAsync(string.IsNullOrEmpty(path) ? "LIST" : $"LIST {path}", async (data, ct) =>
         {
@@ -126,7 +121,6 @@ internal sealed class FtpClient : IAsyncDisposable
             return count;
         }, binaryType: false, cancellationToken);
 
-    /// <summary>RETR into <paramref name="destination"/>; returns the byte count.</summary>
     public Task<long> DownloadAsync(string remotePath, Stream destination, Action<long>? progress = null, CancellationToken cancellationToken = default) =>
         TransferAsync($"RETR {remotePath}", async (data, ct) =>
         {
@@ -150,7 +144,6 @@ internal sealed class FtpClient : IAsyncDisposable
             }
         }, binaryType: true, cancellationToken);
 
-    /// <summary>STOR from <paramref name="source"/>; returns the byte count.</summary>
     public Task<long> UploadAsync(Stream source, string remotePath, Action<long>? progress = null, CancellationToken cancellationToken = default) =>
         TransferAsync($"STOR {remotePath}", async (data, ct) =>
         {
@@ -192,7 +185,7 @@ internal sealed class FtpClient : IAsyncDisposable
         try
         {
             var start = await SendAndReadAsync(command, cancellationToken);
-            if (start.IsNegative)
+            if (!start.IsPreliminary && !start.IsCompletion)
                 throw new FtpReplyException(start);
             // A server may answer 226 at once for an empty listing; then there is no data to move.
             long count = 0;

@@ -1,6 +1,6 @@
 namespace ScriptFtp.Client;
 
-/// <summary>One complete FTP reply: its three-digit code and every line as the server sent it.</summary>
+// One complete FTP reply: its three-digit code and every line as the server sent it.
 internal sealed record FtpReply(int Code, IReadOnlyList<string> Lines)
 {
     public bool IsPreliminary => Code is >= 100 and < 200;
@@ -8,17 +8,14 @@ internal sealed record FtpReply(int Code, IReadOnlyList<string> Lines)
     public bool IsIntermediate => Code is >= 300 and < 400;
     public bool IsNegative => Code >= 400;
 
-    /// <summary>The reply as the server wrote it, lines joined with newlines.</summary>
     public string Text => string.Join(Environment.NewLine, Lines);
 
-    /// <summary>The first line without its code, e.g. the path part of a 257 or the port part of a 229.</summary>
+    // The first line without its code, e.g. the path part of a 257 or the port part of a 229.
     public string Message => Lines[0].Length > 4 ? Lines[0][4..] : "";
 
-    /// <summary>
-    /// Reads one reply (RFC 959 4.2): either a single line <c>ddd text</c>, or
-    /// <c>ddd-text</c> followed by any lines until one that starts with the same code and a space.
-    /// Returns null when the stream ends before the reply is complete, which callers treat as a lost connection.
-    /// </summary>
+    // Reads one reply (RFC 959 4.2): either a single line ddd text, or
+    // ddd-text followed by any lines until one that starts with the same code and a space.
+    // Returns null when the stream ends before the reply is complete, which callers treat as a lost connection.
     public static async Task<FtpReply?> ReadAsync(TextReader reader, CancellationToken cancellationToken = default)
     {
         var first = await reader.ReadLineAsync(cancellationToken);
@@ -51,17 +48,17 @@ internal sealed record FtpReply(int Code, IReadOnlyList<string> Lines)
     }
 }
 
-/// <summary>The server refused a command; the reply says why.</summary>
+// The server refused a command; the reply says why.
 internal sealed class FtpReplyException(FtpReply reply) : Exception(reply.Text)
 {
     public FtpReply Reply { get; } = reply;
 }
 
-/// <summary>The control connection closed or reset; the session cannot go on.</summary>
+// The control connection closed or reset; the session cannot go on.
 internal sealed class FtpConnectionLostException(string message, Exception? inner = null) : Exception(message, inner);
 
-/// <summary>The server sent something that is not FTP.</summary>
+// The server sent something that is not FTP.
 internal sealed class FtpProtocolException(string message) : Exception(message);
 
-/// <summary>The data connection broke during a transfer while the control connection stayed up.</summary>
+// The data connection broke during a transfer while the control connection stayed up.
 internal sealed class FtpTransferException(Exception inner) : Exception($"The data connection failed: {inner.Message}", inner);

@@ -1,11 +1,11 @@
 namespace ScriptFtp.Client;
 
-/// <summary>Where a downloaded file lands locally: never on top of an existing file.</summary>
+// Where a downloaded file lands locally: never on top of an existing file.
 internal static class LocalNames
 {
     internal const string Prefix = "new_";
 
-    /// <summary>The last segment of a remote path (<c>dir/a.txt</c> → <c>a.txt</c>).</summary>
+    // The last segment of a remote path (dir/a.txt → a.txt).
     public static string FromRemotePath(string remotePath)
     {
         var name = remotePath.TrimEnd('/', '\\');
@@ -16,7 +16,7 @@ internal static class LocalNames
             : name;
     }
 
-    /// <summary><paramref name="name"/> if free, else <c>new_name</c>, <c>new_new_name</c>, … whichever comes first.</summary>
+    // name if free, else new_name, new_new_name, … whichever comes first.
     public static string FirstFree(string name, Func<string, bool> isTaken)
     {
         var candidate = name;

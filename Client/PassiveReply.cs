@@ -2,17 +2,17 @@ using System.Text.RegularExpressions;
 
 namespace ScriptFtp.Client;
 
-/// <summary>Pulls the data port out of EPSV (229) and PASV (227) replies.</summary>
+// Pulls the data port out of EPSV (229) and PASV (227) replies.
 internal static partial class PassiveReply
 {
-    /// <summary>RFC 2428: <c>229 Entering Extended Passive Mode (|||6446|)</c>; the delimiter may be any printable character.</summary>
+    // RFC 2428: 229 Entering Extended Passive Mode (|||6446|); the delimiter may be any printable character.
     public static int? EpsvPort(FtpReply reply)
     {
         var match = EpsvPattern().Match(reply.Lines[0]);
         return match.Success && int.TryParse(match.Groups["port"].Value, out var port) && port is > 0 and <= 65535 ? port : null;
     }
 
-    /// <summary>RFC 959: <c>227 Entering Passive Mode (h1,h2,h3,h4,p1,p2)</c>, parentheses optional.</summary>
+    // RFC 959: 227 Entering Passive Mode (h1,h2,h3,h4,p1,p2), parentheses optional.
     public static int? PasvPort(FtpReply reply)
     {
         var match = PasvPattern().Match(reply.Lines[0]);

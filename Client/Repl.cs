@@ -3,10 +3,8 @@ using System.Net.Sockets;
 
 namespace ScriptFtp.Client;
 
-/// <summary>
-/// The interactive (or scripted) session: log in, then read one command per line until <c>exit</c> or end of input.
-/// Results go to <c>output</c>, complaints to <c>error</c>; prompts and chatter only when interactive.
-/// </summary>
+// The interactive (or scripted) session: log in, then read one command per line until exit or end of input.
+// Results go to output, complaints to error; prompts and chatter only when interactive.
 internal sealed class Repl
 {
     const int MaxLoginAttempts = 3;
@@ -31,15 +29,13 @@ internal sealed class Repl
         this.showProgress = showProgress;
     }
 
-    /// <summary>
-    /// Runs a whole client session and returns the process exit code: 0, or 1 when the login failed, the connection
-    /// was lost, or (input not interactive) any command failed; 2 for a bad command line.
-    /// </summary>
-    /// <param name="args">Command line, see <see cref="ReplOptions.Usage"/>.</param>
-    /// <param name="localDirectory">Where downloads land and uploads are read from.</param>
-    /// <param name="interactive">Input is a person at a terminal: show prompts and greetings.</param>
-    /// <param name="showProgress">Output is a terminal: redraw a progress line during transfers.</param>
-    /// <param name="readPassword">Reads the password without echo; null reads a line from <paramref name="input"/>.</param>
+    // Runs a whole client session and returns the process exit code: 0, or 1 when the login failed, the connection
+    // was lost, or (input not interactive) any command failed; 2 for a bad command line.
+    // args: Command line, see ReplOptions.Usage.
+    // localDirectory: Where downloads land and uploads are read from.
+    // interactive: Input is a person at a terminal: show prompts and greetings.
+    // showProgress: Output is a terminal: redraw a progress line during transfers.
+    // readPassword: Reads the password without echo; null reads a line from input.
     internal static async Task<int> RunAsync(string[] args, TextReader input, TextWriter output, TextWriter error,
         string localDirectory, bool interactive, bool showProgress = false, Func<string?>? readPassword = null)
     {

@@ -1,24 +1,24 @@
 namespace ScriptFtp.Client;
 
-/// <summary>One REPL line, parsed. Words are case-insensitive; the argument is the rest of the line so names may hold spaces.</summary>
+// One REPL line, parsed. Words are case-insensitive; the argument is the rest of the line so names may hold spaces.
 internal abstract record ReplCommand
 {
-    /// <summary>Download; a null path means "ask for it".</summary>
+    // Download; a null path means "ask for it".
     public sealed record Download(string? RemotePath) : ReplCommand;
-    /// <summary>Upload; a null path means "ask for it".</summary>
+    // Upload; a null path means "ask for it".
     public sealed record Upload(string? LocalPath) : ReplCommand;
     public sealed record List(string? Path) : ReplCommand;
     public sealed record ChangeDirectory(string Path) : ReplCommand;
     public sealed record PrintDirectory : ReplCommand;
     public sealed record Help : ReplCommand;
     public sealed record Quit : ReplCommand;
-    /// <summary>Sent to the server as-is; its reply is shown.</summary>
+    // Sent to the server as-is; its reply is shown.
     public sealed record Raw(string Line) : ReplCommand;
     public sealed record Invalid(string Message) : ReplCommand;
 
     internal static readonly string[] AdminVerbs = ["ADDUSER", "DELUSER", "BAN", "UNBAN"];
 
-    /// <summary>Null for a blank line.</summary>
+    // Null for a blank line.
     public static ReplCommand? Parse(string line)
     {
         var trimmed = line.Trim();

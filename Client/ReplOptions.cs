@@ -1,6 +1,6 @@
 namespace ScriptFtp.Client;
 
-/// <summary>Command line: <c>[host] [port] [--user NAME] [--password SECRET] [--verbose]</c>.</summary>
+// Command line: [host] [port] [--user NAME] [--password SECRET] [--verbose].
 internal sealed record ReplOptions(string Host, int Port, string? User, string? Password, bool Verbose, bool ShowHelp)
 {
     public const string DefaultHost = "127.0.0.1";
@@ -15,7 +15,7 @@ internal sealed record ReplOptions(string Host, int Port, string? User, string? 
           --verbose   show every command sent and reply received
         """;
 
-    /// <summary>Throws <see cref="ArgumentException"/> with a message fit for the user.</summary>
+    // Throws ArgumentException with a message fit for the user.
     public static ReplOptions Parse(IReadOnlyList<string> args)
     {
         var options = new ReplOptions(DefaultHost, DefaultPort, null, null, false, false);

@@ -3,7 +3,7 @@ using System.Globalization;
 
 namespace ScriptFtp.Client;
 
-/// <summary>Live progress on one terminal line (only when asked to), and the summary every transfer ends with.</summary>
+// Live progress on one terminal line (only when asked to), and the summary every transfer ends with.
 internal sealed class TransferProgress(TextWriter output, string label, long? totalBytes, bool live)
 {
     static readonly TimeSpan RedrawInterval = TimeSpan.FromMilliseconds(200);
@@ -25,7 +25,7 @@ internal sealed class TransferProgress(TextWriter output, string label, long? to
         drawnWidth = text.Length;
     }
 
-    /// <summary>Clears the live line so the summary starts clean.</summary>
+    // Clears the live line so the summary starts clean.
     public void Clear()
     {
         if (drawnWidth > 0)

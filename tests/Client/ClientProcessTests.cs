@@ -2,7 +2,7 @@ using System.Diagnostics;
 
 namespace ScriptFtp.Tests.Client;
 
-/// <summary>The real executable with stdin redirected, once: exit codes are what scripts see.</summary>
+// The real executable with stdin redirected, once: exit codes are what scripts see.
 public class ClientProcessTests
 {
     [Test]

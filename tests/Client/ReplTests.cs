@@ -3,7 +3,7 @@ using ScriptFtp.Client;
 
 namespace ScriptFtp.Tests.Client;
 
-/// <summary>Drives <see cref="Repl.RunAsync"/> with a script, as a redirected stdin would, against a real server.</summary>
+// Drives Repl.RunAsync with a script, as a redirected stdin would, against a real server.
 public class ReplTests
 {
     IFtpTestServer? server;
@@ -275,7 +275,7 @@ internal sealed record ReplResult(int ExitCode, string Output, string Error)
         ExitCode.ShouldBe(0, $"stdout:\n{Output}\nstderr:\n{Error}");
 }
 
-/// <summary>Script input whose steps are lines, or actions run when the REPL asks for the next line.</summary>
+// Script input whose steps are lines, or actions run when the REPL asks for the next line.
 internal sealed class ScriptReader(params object[] steps) : TextReader
 {
     readonly Queue<object> steps = new(steps);
@@ -303,7 +303,7 @@ internal sealed class ScriptReader(params object[] steps) : TextReader
     public override string? ReadLine() => ReadLineAsync().GetAwaiter().GetResult();
 }
 
-/// <summary>Runs an action the first time something containing <c>trigger</c> is written.</summary>
+// Runs an action the first time something containing trigger is written.
 internal sealed class TripwireWriter(string trigger, Action action) : StringWriter
 {
     public bool Tripped { get; private set; }

@@ -4,10 +4,8 @@ using System.Net.Sockets;
 
 namespace ScriptFtp.Tests.Client;
 
-/// <summary>
-/// A real FTP server for the client tests, listening on loopback on a free port, with one user whose
-/// login directory is <see cref="RootDirectory"/>. Each test gets its own instance.
-/// </summary>
+// A real FTP server for the client tests, listening on loopback on a free port, with one user whose
+// login directory is RootDirectory. Each test gets its own instance.
 internal interface IFtpTestServer : IAsyncDisposable
 {
     string Host { get; }
@@ -15,16 +13,16 @@ internal interface IFtpTestServer : IAsyncDisposable
     string UserName { get; }
     string Password { get; }
 
-    /// <summary>The local folder behind the user's login directory, for arranging and checking remote files.</summary>
+    // The local folder behind the user's login directory, for arranging and checking remote files.
     string RootDirectory { get; }
 
-    /// <summary>Ends the server and every session abruptly, as a crash would; returns once it is gone.</summary>
+    // Ends the server and every session abruptly, as a crash would; returns once it is gone.
     Task KillAsync();
 }
 
 internal static class FtpTestServer
 {
-    /// <summary>The one place to switch the client tests to another server implementation.</summary>
+    // The one place to switch the client tests to another server implementation.
     public static Task<IFtpTestServer> StartAsync() => VsftpdTestServer.StartAsync();
 
     public static int FreeLoopbackPort()
@@ -35,10 +33,8 @@ internal static class FtpTestServer
     }
 }
 
-/// <summary>
-/// vsftpd started from its own config file as a child process. Needs /usr/sbin/vsftpd and root
-/// (vsftpd logs local users in through PAM and we create the test user); otherwise the test is ignored.
-/// </summary>
+// vsftpd started from its own config file as a child process. Needs /usr/sbin/vsftpd and root
+// (vsftpd logs local users in through PAM and we create the test user); otherwise the test is ignored.
 internal sealed class VsftpdTestServer : IFtpTestServer
 {
     const string VsftpdPath = "/usr/sbin/vsftpd";
