@@ -654,7 +654,7 @@ public static class Protocol
 
         t = t.With(C("USER", Any, "USER <name>", "Start a login.", User) with { Argument = Argument.Required });
         t = t.With(C("PASS", Any, "PASS <password>", "Finish a login.", Pass) with { Sequence = Sequence.AfterUser });
-        t = t.With(C("QUIT", Any, "QUIT", "Close the connection.", (_, s, _) => Out.Close(s with { Login = Login.None }, new Reply(221, "Goodbye."))));
+        t = t.With(C("QUIT", Any, "QUIT", "Close the connection.", (_, s, _) => Out.Close(s, new Reply(221, "Goodbye."))));
         t = t.With(C("NOOP", Any, "NOOP", "Do nothing.", (_, s, _) => Out.Reply(s, 200, "NOOP ok.")));
         t = t.With(C("SYST", Any, "SYST", "Show the system type.", (_, s, _) => Out.Reply(s, 215, "UNIX Type: L8")));
         t = t.With(C("FEAT", Any, "FEAT", "List extensions.", Feat));
