@@ -207,6 +207,15 @@ internal sealed class FtpServer : IAsyncDisposable
         host.Log.Information("Stopped");
     }
 
+    /// <summary>Drops every connection at once, as a crash would (no 421, transfers cut).</summary>
+    public async Task AbortAsync()
+    {
+        listener.Dispose();
+        await stopping.CancelAsync();
+        await acceptLoop;
+        await Task.WhenAny(Task.WhenAll(running.Keys), Task.Delay(TimeSpan.FromSeconds(5)));
+    }
+
     public async ValueTask DisposeAsync()
     {
         await StopAsync();

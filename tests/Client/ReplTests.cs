@@ -4,7 +4,9 @@ using ScriptFtp.Client;
 namespace ScriptFtp.Tests.Client;
 
 // Drives Repl.RunAsync with a script, as a redirected stdin would, against a real server.
-public class ReplTests
+[TestFixture(FtpTestServer.ScriptFtp)]
+[TestFixture(FtpTestServer.Vsftpd)]
+public class ReplTests(string serverKind)
 {
     IFtpTestServer? server;
     string? localDirectory;
@@ -15,7 +17,7 @@ public class ReplTests
     [SetUp]
     public async Task StartServer()
     {
-        server = await FtpTestServer.StartAsync();
+        server = await FtpTestServer.StartAsync(serverKind);
         localDirectory = Directory.CreateTempSubdirectory("scriptftp-client-").FullName;
     }
 

@@ -22,14 +22,54 @@ internal interface IFtpTestServer : IAsyncDisposable
 
 internal static class FtpTestServer
 {
-    // The one place to switch the client tests to another server implementation.
-    public static Task<IFtpTestServer> StartAsync() => VsftpdTestServer.StartAsync();
+    public const string ScriptFtp = "scriptftp", Vsftpd = "vsftpd";
+
+    // The client must work with ScriptFtp and with any standard server, so its tests can run against either.
+    public static Task<IFtpTestServer> StartAsync(string kind = ScriptFtp) => kind switch
+    {
+        ScriptFtp => ScriptFtpTestServer.StartAsync(),
+        Vsftpd => VsftpdTestServer.StartAsync(),
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown test server"),
+    };
 
     public static int FreeLoopbackPort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
+
+// The ScriptFtp server in this process on a free port, logged in as the demo user.
+internal sealed class ScriptFtpTestServer(ScriptFtp.Tests.Support.TestServer server) : IFtpTestServer
+{
+    private bool killed;
+
+    public static async Task<IFtpTestServer> StartAsync() => new ScriptFtpTestServer(await ScriptFtp.Tests.Support.TestServer.StartAsync());
+
+    public string Host => "127.0.0.1";
+    public int Port => server.Port;
+    public string UserName => ScriptFtp.Tests.Support.TestServer.DemoUser;
+    public string Password => ScriptFtp.Tests.Support.TestServer.DemoPassword;
+    public string RootDirectory
+    {
+        get
+        {
+            Directory.CreateDirectory(server.DemoHome);
+            return server.DemoHome;
+        }
+    }
+
+    public async Task KillAsync()
+    {
+        killed = true;
+        await server.Server.AbortAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!killed) server.ShouldHaveLoggedNoErrors();
+        await server.DisposeAsync();
     }
 }
 
