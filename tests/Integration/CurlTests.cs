@@ -143,6 +143,32 @@ public class CurlTests
         server.ShouldHaveLoggedNoErrors();
     }
 
+    [TestCase(false, "> EPSV", "< 229")]
+    [TestCase(true, "> EPRT |2|::1|", "< 200")]
+    public async Task Transfers_over_IPv6_use_the_extended_commands(bool active, string command, string reply)
+    {
+        if (!System.Net.Sockets.Socket.OSSupportsIPv6) Assert.Ignore("IPv6 is not available");
+        await using var server = await TestServer.StartAsync(listen: System.Net.IPAddress.IPv6Loopback);
+        var source = Path.Combine(local, "six.bin");
+        Tools.WriteRandomFile(source, 654_321, seed: 16);
+        var url = $"ftp://[::1]:{server.Port}/six.bin";
+        string[] mode = active ? ["--ftp-port", "::1"] : ["--ftp-pasv"];
+
+        var up = await Curl([.. mode, "-g", "-T", source, url]);
+        var back = Path.Combine(local, "back.bin");
+        var down = await Curl([.. mode, "-g", "-o", back, url]);
+
+        up.ExitCode.ShouldBe(0, up.Output);
+        down.ExitCode.ShouldBe(0, down.Output);
+        down.Stderr.ShouldContain(command);
+        down.Stderr.ShouldContain(reply);
+        down.Stderr.ShouldNotContain("> PASV");
+        down.Stderr.ShouldNotContain("> PORT");
+        Tools.Sha256(Path.Combine(server.DemoHome, "six.bin")).ShouldBe(Tools.Sha256(source));
+        Tools.Sha256(back).ShouldBe(Tools.Sha256(source));
+        server.ShouldHaveLoggedNoErrors();
+    }
+
     [Test]
     public async Task Storing_onto_an_existing_file_is_refused_with_exit_25_and_the_file_is_untouched()
     {
