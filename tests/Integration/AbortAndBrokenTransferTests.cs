@@ -249,6 +249,44 @@ public class AbortAndBrokenTransferTests
     }
 
     [Test]
+    public async Task A_client_killed_mid_upload_leaves_no_truncated_file_under_the_real_name()
+    {
+        var curl = Tools.Require("curl");
+        await using var server = await TestServer.StartAsync();
+        var local = Tools.NewFolder();
+        try
+        {
+            var source = Path.Combine(local, "upload.bin");
+            Tools.WriteRandomFile(source, 100L * 1024 * 1024, seed: 33);
+            var info = new System.Diagnostics.ProcessStartInfo(curl)
+            {
+                RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+            };
+            foreach (var a in new[] { "-sS", "--limit-rate", "20M", "-u", "demo:demo-pass", "-T", source, $"ftp://127.0.0.1:{server.Port}/upload.bin" })
+                info.ArgumentList.Add(a);
+            using (var process = System.Diagnostics.Process.Start(info)!)
+            {
+                // Kill curl (SIGKILL) once a few megabytes have arrived: the kernel then closes its control and data sockets.
+                var started = await Tools.EventuallyAsync(() => Tools.PartialFiles(server.DemoHome).Any(p => new FileInfo(p).Length > 4_000_000), TimeSpan.FromSeconds(20));
+                process.Kill(entireProcessTree: true);
+                await process.WaitForExitAsync();
+                started.ShouldBeTrue("the upload should have started");
+            }
+
+            (await Tools.EventuallyAsync(() => server.Server.Host.Sessions.IsEmpty)).ShouldBeTrue("the session should end");
+            await Task.Delay(200);
+            var real = Path.Combine(server.DemoHome, "upload.bin");
+            File.Exists(real).ShouldBeFalse($"a truncated upload of {(File.Exists(real) ? new FileInfo(real).Length : 0)} of {100L * 1024 * 1024} bytes was stored under the real name");
+            Tools.PartialFiles(server.Root).ShouldBeEmpty();
+            server.ShouldHaveLoggedNoErrors();
+        }
+        finally
+        {
+            Tools.DeleteQuietly(local);
+        }
+    }
+
+    [Test]
     public async Task A_client_killed_mid_download_does_not_disturb_the_server()
     {
         var curl = Tools.Require("curl");
