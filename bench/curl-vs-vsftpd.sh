@@ -121,20 +121,24 @@ stor() { # port user run
   curl -sS --fail -u "$2:$BENCH_PASS" -T "$WORK/source.bin" -w '%{speed_upload}\n' "ftp://127.0.0.1:$1/upload-$3.bin" |
     awk '{printf "%.1f\n", $1 / 1e6}'
 }
-declare -A results
-for server in scriptftp vsftpd; do
-  if [ $server = scriptftp ]; then port=$SF_PORT; user=bench; folder="$WORK/scriptftp/root/bench"; else port=$VS_PORT; user=$BENCH_USER; folder="$WORK/vsftpd/root"; fi
-  r=(); s=()
-  for run in $(seq "$RUNS"); do
-    r+=("$(retr "$port" "$user")")
-    s+=("$(stor "$port" "$user" "$run")")
+# The servers take turns within each run, and dirty pages are flushed (sync) before every measurement, so
+# neither server pays for the other's (or the test file's) write-back.
+declare -A runs
+sync
+for run in $(seq "$RUNS"); do
+  for server in scriptftp vsftpd; do
+    if [ $server = scriptftp ]; then port=$SF_PORT; user=bench; folder="$WORK/scriptftp/root/bench"; else port=$VS_PORT; user=$BENCH_USER; folder="$WORK/vsftpd/root"; fi
+    sync; runs[$server-retr]+="$(retr "$port" "$user") "
+    sync; runs[$server-stor]+="$(stor "$port" "$user" "$run") "
     got=$(stat -c %s "$folder/upload-$run.bin")
     [ "$got" = "$BYTES" ] || { echo "$server stored $got of $BYTES bytes" >&2; exit 1; }
     rm -f "$folder/upload-$run.bin"
   done
-  echo "$server RETR runs: ${r[*]}  STOR runs: ${s[*]}" >&2
-  results[$server-retr]=$(printf '%s\n' "${r[@]}" | median)
-  results[$server-stor]=$(printf '%s\n' "${s[@]}" | median)
+done
+declare -A results
+for key in scriptftp-retr scriptftp-stor vsftpd-retr vsftpd-stor; do
+  echo "$key runs: ${runs[$key]}" >&2
+  results[$key]=$(printf '%s\n' ${runs[$key]} | median)
 done
 
 echo "file: $BYTES bytes, median of $RUNS runs, curl $(curl --version | head -1 | cut -d' ' -f2), loopback"
