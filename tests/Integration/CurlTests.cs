@@ -170,6 +170,32 @@ public class CurlTests
     }
 
     [Test]
+    public async Task Ascii_mode_stores_LF_and_sends_CRLF()
+    {
+        await using var server = await TestServer.StartAsync();
+        var text = "first line\nsecond line\n\nünïcödé line\nlast without newline";
+        var source = Path.Combine(local, "text.txt");
+        File.WriteAllText(source, text);
+
+        // --crlf makes curl send CRLF line ends, as a Windows client would; the server stores Unix LF.
+        var up = await Curl("-B", "--crlf", "-T", source, Url(server, "text.txt"));
+        up.ExitCode.ShouldBe(0, up.Output);
+        up.Stderr.ShouldContain("> TYPE A");
+        File.ReadAllText(Path.Combine(server.DemoHome, "text.txt")).ShouldBe(text);
+
+        // In binary mode the bytes come as stored; in ASCII mode every LF travels as CRLF (curl turns them back).
+        var binary = Path.Combine(local, "binary.txt");
+        (await Curl("-o", binary, Url(server, "text.txt"))).ExitCode.ShouldBe(0);
+        File.ReadAllText(binary).ShouldBe(text);
+        var ascii = Path.Combine(local, "ascii.txt");
+        var down = await Curl("-B", "-o", ascii, Url(server, "text.txt"));
+        down.ExitCode.ShouldBe(0, down.Output);
+        down.Stderr.ShouldContain("> TYPE A");
+        File.ReadAllText(ascii).ShouldBe(text);
+        server.ShouldHaveLoggedNoErrors();
+    }
+
+    [Test]
     public async Task Storing_onto_an_existing_file_is_refused_with_exit_25_and_the_file_is_untouched()
     {
         await using var server = await TestServer.StartAsync();

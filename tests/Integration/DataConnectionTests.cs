@@ -120,6 +120,33 @@ public class DataConnectionTests
     }
 
     [Test]
+    public async Task Ascii_mode_puts_CRLF_on_the_wire_and_stores_LF()
+    {
+        await using var server = await TestServer.StartAsync();
+        await using var ftp = await RawFtp.LoginAsync(server.Port);
+        (await ftp.SendAsync("TYPE A")).Code.ShouldBe(200);
+
+        using (var up = await ftp.EpsvAsync())
+        {
+            (await ftp.SendAsync("STOR t.txt")).Code.ShouldBe(150);
+            await up.GetStream().WriteAsync("a\r\nb\r\n\r\nlone\rcr\r\nend"u8.ToArray());
+            up.Close();
+            (await ftp.ReadAsync()).Code.ShouldBe(226);
+        }
+        File.ReadAllBytes(Path.Combine(server.DemoHome, "t.txt")).ShouldBe("a\nb\n\nlone\rcr\nend"u8.ToArray());
+
+        using (var down = await ftp.EpsvAsync())
+        {
+            (await ftp.SendAsync("RETR t.txt")).Code.ShouldBe(150);
+            var wire = new MemoryStream();
+            await down.GetStream().CopyToAsync(wire);
+            (await ftp.ReadAsync()).Code.ShouldBe(226);
+            wire.ToArray().ShouldBe("a\r\nb\r\n\r\nlone\rcr\r\nend"u8.ToArray());
+        }
+        server.ShouldHaveLoggedNoErrors();
+    }
+
+    [Test]
     public async Task A_name_in_a_legacy_8_bit_encoding_is_kept_as_Latin_1()
     {
         await using var server = await TestServer.StartAsync();

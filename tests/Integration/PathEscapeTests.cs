@@ -257,6 +257,44 @@ public class PathEscapeTests
     }
 
     [Test]
+    public async Task Paths_longer_than_the_file_system_allows_are_refused_cleanly()
+    {
+        await using var server = await TestServer.StartAsync();
+        await using var ftp = await RawFtp.LoginAsync(server.Port);
+        var segment = new string('d', 250);
+
+        // Nest 250-character folders until the server says no: the physical path (home + virtual path) passes PATH_MAX (4096) first.
+        var path = "";
+        (int Code, string Text) reply;
+        while (true)
+        {
+            var next = path + "/" + segment;
+            reply = await ftp.SendAsync("MKD " + next);
+            if (reply.Code != 257) break;
+            path = next;
+        }
+        reply.Code.ShouldBeOneOf([550, 553], reply.Text);
+        (server.DemoHome.Length + path.Length).ShouldBeGreaterThan(4096 - 260, "the nesting should have gone close to PATH_MAX");
+
+        var deep = path + "/" + new string('f', 250);
+        foreach (var command in new[] { "CWD " + deep, "SIZE " + deep, "MDTM " + deep, "DELE " + deep, "RMD " + deep, "MLST " + deep, "RNFR " + deep })
+            (await ftp.SendAsync(command)).Code.ShouldBeOneOf([550, 553], command[..4]);
+        (await ftp.SendAsync("CWD " + path)).Code.ShouldBe(250);
+        using (var data = await ftp.EpsvAsync())
+        {
+            var stored = await ftp.SendAsync("STOR " + new string('f', 250));
+            if (stored.Code == 150)
+            {
+                data.Close();
+                stored = await ftp.ReadAsync();
+            }
+            stored.Code.ShouldBeOneOf([226, 550, 553], stored.Text);
+        }
+        (await ftp.SendAsync("NOOP")).Code.ShouldBe(200);
+        server.ShouldHaveLoggedNoErrors();
+    }
+
+    [Test]
     public async Task An_overlong_command_line_is_refused_and_the_session_goes_on()
     {
         await using var server = await StartWithPlantedLinksAsync();
