@@ -85,6 +85,44 @@ public class TnftpTests
         server.ShouldHaveLoggedNoErrors();
     }
 
+    [TestCase("cd d\nmget *.txt", "NLST *.txt", "")]
+    [TestCase("mget d/*.txt", "NLST d/*.txt", "d")]
+    public async Task Mget_with_a_wildcard_downloads_the_matching_files(string script, string nlst, string into)
+    {
+        await using var server = await TestServer.StartAsync();
+        Directory.CreateDirectory(Path.Combine(server.DemoHome, "d"));
+        File.WriteAllText(Path.Combine(server.DemoHome, "d", "one.txt"), "one");
+        File.WriteAllText(Path.Combine(server.DemoHome, "d", "two.txt"), "two");
+        File.WriteAllText(Path.Combine(server.DemoHome, "d", "skip.bin"), "not matched");
+
+        var target = Directory.CreateDirectory(Path.Combine(local, into)).FullName; // mget saves under the name NLST gave
+        var result = await Tnftp(server, $"prompt off\nbinary\n{script}\n");
+
+        // tnftp expands the pattern with NLST, as BSD ftp does; vsftpd, ProFTPD and wu-ftpd match * and ? in NLST.
+        result.Stdout.ShouldContain("---> " + nlst);
+        File.Exists(Path.Combine(target, "one.txt")).ShouldBeTrue(result.Output);
+        File.ReadAllText(Path.Combine(target, "two.txt")).ShouldBe("two");
+        File.Exists(Path.Combine(target, "skip.bin")).ShouldBeFalse();
+        server.ShouldHaveLoggedNoErrors();
+    }
+
+    [Test]
+    public async Task Mget_of_a_folder_downloads_its_files()
+    {
+        await using var server = await TestServer.StartAsync();
+        Directory.CreateDirectory(Path.Combine(server.DemoHome, "d"));
+        File.WriteAllText(Path.Combine(server.DemoHome, "d", "one.txt"), "one");
+        Directory.CreateDirectory(Path.Combine(local, "d"));
+
+        var result = await Tnftp(server, "prompt off\nbinary\nmget d\n");
+
+        // "NLST d" must name the files as "d/one.txt" (as vsftpd does) for the client to RETR them; a bare "one.txt" is looked up in "/".
+        result.Stdout.ShouldContain("---> NLST d");
+        result.Stdout.ShouldNotContain("550");
+        File.ReadAllText(Path.Combine(local, "d", "one.txt")).ShouldBe("one");
+        server.ShouldHaveLoggedNoErrors();
+    }
+
     [Test]
     public async Task Getting_a_missing_file_shows_550_and_creates_nothing()
     {
