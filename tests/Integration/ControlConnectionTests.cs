@@ -111,6 +111,42 @@ public class ControlConnectionTests
     }
 
     [Test]
+    public async Task Stopping_the_server_tells_idle_sessions_421_and_lets_a_running_download_finish()
+    {
+        var server = await TestServer.StartAsync();
+        var disposed = false;
+        try
+        {
+            Directory.CreateDirectory(server.DemoHome);
+            var path = Path.Combine(server.DemoHome, "running.bin");
+            const long size = 30L * 1024 * 1024;
+            Tools.WriteRandomFile(path, size, seed: 61);
+            await using var idle = await RawFtp.LoginAsync(server.Port);
+            await using var busy = await RawFtp.LoginAsync(server.Port);
+            using var data = await busy.EpsvAsync();
+            (await busy.SendAsync("RETR running.bin")).Code.ShouldBe(150);
+            var stream = data.GetStream();
+            var buffer = new byte[1 << 20];
+            long total = await stream.ReadAsync(buffer);
+
+            var stopping = server.DisposeAsync().AsTask();
+            disposed = true;
+            (await idle.ReadAsync(TimeSpan.FromSeconds(10))).Code.ShouldBe(421);
+            int read;
+            while ((read = await stream.ReadAsync(buffer)) > 0) total += read;
+            total.ShouldBe(size);
+            (await busy.ReadAsync(TimeSpan.FromSeconds(10))).Code.ShouldBe(226);
+            (await busy.ReadAsync(TimeSpan.FromSeconds(10))).Code.ShouldBe(421);
+            await stopping.WaitAsync(TimeSpan.FromSeconds(20));
+            server.ShouldHaveLoggedNoErrors();
+        }
+        finally
+        {
+            if (!disposed) await server.DisposeAsync();
+        }
+    }
+
+    [Test]
     public async Task Replies_are_UTF_8_and_multi_line_replies_are_well_formed()
     {
         await using var server = await TestServer.StartAsync();
