@@ -120,7 +120,8 @@ public class PythonFtplibTests
             assert ftp.size('two.txt') == 4
             assert ftp.sendcmd('MDTM one.txt').startswith('213 ')
             ftp.rename('one.txt', 'b c/uno.txt')
-            assert ftp.nlst('b c') == ['uno.txt'], ftp.nlst('b c')
+            # NLST of a folder names its files by the path asked for, as vsftpd does (mget relies on it).
+            assert ftp.nlst('b c') == ['b c/uno.txt'], ftp.nlst('b c')
             expect_error('550', ftp.rename, 'one.txt', 'x.txt')
             expect_error('550', ftp.rename, 'two.txt', 'b c/uno.txt')
             ftp.delete('two.txt')
