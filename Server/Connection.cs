@@ -28,6 +28,7 @@ internal sealed class Connection
     private UserFiles? files;
     private Socket? passiveListener;
     private RunningTransfer? transfer;
+    private readonly LineReader reader;
     private int consecutiveErrors;
     private bool closing;
 
@@ -37,7 +38,10 @@ internal sealed class Connection
     {
         this.host = host;
         this.socket = socket;
+        // Clients send the Telnet Synch before ABOR as TCP urgent data; inline, its DM byte reaches the framer instead of vanishing.
+        socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.OutOfBandInline, true);
         stream = new NetworkStream(socket, ownsSocket: true);
+        reader = new LineReader(stream, MaxLineLength);
         lifetime = CancellationTokenSource.CreateLinkedTokenSource(host.Stopping);
         connectedAt = host.Time.GetUtcNow();
         var remote = (IPEndPoint)socket.RemoteEndPoint!;
@@ -59,7 +63,6 @@ internal sealed class Connection
     {
         log.Information("Connected");
         host.Hooks.Connected(View);
-        var reader = new LineReader(stream, MaxLineLength);
         Task<LineReader.Line?>? read = null;
         try
         {
@@ -309,6 +312,8 @@ internal sealed class Connection
 
     private async Task<EffectResult> TransferAsync(Effect effect, DataPlan plan, Socket? listener, DataChannel.Counter counter, CancellationToken cancel)
     {
+        // The plan is spent by this command whatever happens: a refused transfer must not leave the passive port open.
+        using var _ = listener;
         try
         {
             var userFiles = files!;
@@ -347,10 +352,7 @@ internal sealed class Connection
                 log.Information("Data connection failed: {Reason}", e.Message);
                 return new EffectResult.Refused(Reply.CantOpenData);
             }
-            finally
-            {
-                listener?.Dispose();
-            }
+            listener?.Dispose();
 
             using (data)
             {
@@ -471,6 +473,13 @@ internal sealed class Connection
                 }
                 catch (Exception e) when (e is IOException or SocketException or OperationCanceledException) { }
             }
+            // In stream mode the end of the data connection marks the end of the file, and a client that dies mid-upload
+            // closes it the same way. Its control connection goes down with it: then the upload is not taken as complete.
+            if (completed && ControlGone())
+            {
+                completed = false;
+                log.Information("Upload of {Path} discarded: the control connection closed with the data connection", receive.Path);
+            }
             if (completed && !inPlace)
             {
                 var placed = Place(target, physical, receive.Mode);
@@ -483,6 +492,12 @@ internal sealed class Connection
         {
             if (!inPlace && File.Exists(target)) File.Delete(target);
         }
+    }
+
+    private bool ControlGone()
+    {
+        try { return reader.Ended || (socket.Poll(0, SelectMode.SelectRead) && socket.Available == 0); }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException) { return true; }
     }
 
     private static bool IsNetwork(IOException e) => e.InnerException is SocketException || e.Source == "System.Net.Sockets";
@@ -519,6 +534,9 @@ internal sealed class Connection
         private int end;
         private bool discarding;
 
+        /// <summary>The client closed the control connection.</summary>
+        public bool Ended { get; private set; }
+
         public async Task<Line?> ReadAsync(CancellationToken cancel)
         {
             while (true)
@@ -546,7 +564,11 @@ internal sealed class Connection
                     start = 0;
                 }
                 var read = await stream.ReadAsync(buffer.AsMemory(end), cancel);
-                if (read == 0) return null;
+                if (read == 0)
+                {
+                    Ended = true;
+                    return null;
+                }
                 end += read;
             }
         }

@@ -77,7 +77,8 @@ public static class LineFramer
             var command = raw[i + 1];
             if (command == Iac) { output.Add(Iac); i++; }
             else if (command is >= 251 and <= 254) i += 2; // WILL/WONT/DO/DONT carry an option byte
-            else i++; // IP, DM, AO, … are single-byte commands: drop them
+            else if (command >= 240) i++; // IP, DM, AO, … are single-byte commands: drop them
+            // Otherwise a lone IAC (its partner byte went out of band): drop just the IAC and keep the text.
         }
         return output.ToArray();
     }
@@ -525,6 +526,19 @@ public static class Listing
         return facts.Append(' ').Append(entry.Name).ToString();
     }
 
+    /// <summary>Splits "d/*.txt" into the folder and a wildcard pattern; no pattern when the last segment has no * or ?.</summary>
+    public static (string Folder, string? Pattern) SplitPattern(string argument)
+    {
+        var slash = argument.LastIndexOfAny(['/', '\\']);
+        var last = argument[(slash + 1)..];
+        if (last.IndexOfAny(['*', '?']) < 0) return (argument, null);
+        return (slash < 0 ? "" : slash == 0 ? "/" : argument[..slash], last);
+    }
+
+    /// <summary>Shell-style matching of * and ? against one name, case-sensitive as on Unix.</summary>
+    public static bool Matches(string pattern, string name) =>
+        System.IO.Enumeration.FileSystemName.MatchesSimpleExpression(pattern, name, ignoreCase: false);
+
     /// <summary>The RFC 3659 time-val used by MDTM and the modify fact.</summary>
     public static string Timestamp(DateTimeOffset time) => time.UtcDateTime.ToString("yyyyMMddHHmmss", CultureInfo.InvariantCulture);
 
@@ -882,14 +896,19 @@ public static class Protocol
         // ls-style flags ("LIST -la") are common; they do not name a path.
         var argument = string.Join(' ', request.Argument.Split(' ').SkipWhile(a => a.StartsWith('-') && kind != ListKind.Machine));
         if (DataNotReady(session) is { } notReady) return notReady;
-        return WithPath(session, argument, path => Out.Do(session, new Effect.Stat(path), stat => stat switch
+        var (folder, pattern) = Listing.SplitPattern(argument);
+        // NLST names what it lists the way the client asked ("d/a.txt" for "NLST d"), as vsftpd does: mget relies on it.
+        var prefix = kind == ListKind.Names && folder.Length > 0 ? folder.TrimEnd('/') + "/" : "";
+        return WithPath(session, folder, path => Out.Do(session, new Effect.Stat(path), stat => stat switch
         {
             EffectResult.Stat { Entry: null } => Out.Reply(session, 550, $"{Reply.Sanitize(argument)}: No such file or directory."),
             EffectResult.Stat { Entry.IsDirectory: false } when kind == ListKind.Machine => Out.Reply(session, 501, "MLSD needs a directory; use MLST for a file."),
-            EffectResult.Stat { Entry.IsDirectory: false } s => SendListing(context, session, kind, [s.Entry! with { Name = VirtualPath.Name(path) }], path),
+            EffectResult.Stat { Entry.IsDirectory: false } when pattern is not null => Out.Reply(session, 550, $"{Reply.Sanitize(folder)}: Not a directory."),
+            EffectResult.Stat { Entry.IsDirectory: false } s => SendListing(context, session, kind, [s.Entry! with { Name = kind == ListKind.Names ? folder : VirtualPath.Name(path) }], path),
             EffectResult.Stat => Out.Do(session, new Effect.List(path), listed => listed switch
             {
-                EffectResult.Listing l => SendListing(context, session, kind, l.Entries, path),
+                EffectResult.Listing l => SendListing(context, session, kind,
+                    [.. l.Entries.Where(e => pattern is null || Listing.Matches(pattern, e.Name)).Select(e => e with { Name = prefix + e.Name })], path),
                 EffectResult.Failed f => Out.Reply(session, 550, f.Reason),
                 _ => throw Unexpected(listed),
             }),

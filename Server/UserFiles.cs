@@ -21,7 +21,8 @@ public sealed class UserFiles
     public string? Physical(string virtualPath)
     {
         var normalized = VirtualPath.Resolve("/", virtualPath);
-        if (normalized is null) return null;
+        // Names with the partial-upload prefix belong to uploads in flight; no command may name them.
+        if (normalized is null || normalized.Split('/').Any(segment => segment.StartsWith(PartialPrefix, StringComparison.Ordinal))) return null;
         var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(Root + normalized.Replace('/', Path.DirectorySeparatorChar)));
         if (!IsInside(full)) return null;
         return EscapesThroughLink(full) ? null : full;
