@@ -22,6 +22,8 @@ public sealed record ServerConfig
     public bool AllowOverwrite { get; init; }
     /// <summary>A session idle this long is closed with 421.</summary>
     public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromMinutes(5);
+    /// <summary>A data connection (or a control reply) that makes no progress for this long is dropped.</summary>
+    public TimeSpan DataTimeout { get; init; } = TimeSpan.FromMinutes(5);
     /// <summary>Most sessions at once; more get 421.</summary>
     public int MaxConnections { get; init; } = 200;
     /// <summary>Most sessions from one address at once.</summary>
@@ -82,10 +84,11 @@ public sealed record ServerConfig
                 UsersFile = Full(server.String("users_file", "users.toml")),
                 Banner = server.String("banner", defaults.Banner),
                 AllowOverwrite = server.Boolean("allow_overwrite", defaults.AllowOverwrite),
-                IdleTimeout = server.Seconds("idle_timeout", defaults.IdleTimeout),
+                IdleTimeout = Duration(server, "idle_timeout", defaults.IdleTimeout, 1),
+                DataTimeout = Duration(server, "data_timeout", defaults.DataTimeout, 1),
                 MaxConnections = server.Int32("max_connections", defaults.MaxConnections, 1, 100_000),
                 MaxConnectionsPerAddress = server.Int32("max_connections_per_address", defaults.MaxConnectionsPerAddress, 1, 100_000),
-                ShutdownGrace = server.Seconds("shutdown_grace", defaults.ShutdownGrace),
+                ShutdownGrace = Duration(server, "shutdown_grace", defaults.ShutdownGrace, 0),
             };
             if (config.Banner.Contains('\n') || config.Banner.Contains('\r')) throw server.Error("banner", "banner must be a single line");
             server.RejectUnknown();
@@ -124,9 +127,9 @@ public sealed record ServerConfig
             config = config with
             {
                 MaxFailedLogins = security.Int32("max_failed_logins", defaults.MaxFailedLogins, 1, 1_000_000),
-                FailureWindow = security.Seconds("failure_window", defaults.FailureWindow),
-                LoginDelay = security.Seconds("login_delay", defaults.LoginDelay),
-                Lockout = security.Seconds("lockout", defaults.Lockout),
+                FailureWindow = Duration(security, "failure_window", defaults.FailureWindow, 1),
+                LoginDelay = Duration(security, "login_delay", defaults.LoginDelay, 0),
+                Lockout = Duration(security, "lockout", defaults.Lockout, 0),
             };
             security.RejectUnknown();
         }
@@ -138,7 +141,7 @@ public sealed record ServerConfig
             {
                 PluginsFolder = folder.Length == 0 ? null : Full(folder),
                 PluginsStrict = plugins.Boolean("strict", defaults.PluginsStrict),
-                PluginTimeout = plugins.Seconds("timeout", defaults.PluginTimeout),
+                PluginTimeout = Duration(plugins, "timeout", defaults.PluginTimeout, 0.001),
                 PluginsReload = plugins.Boolean("reload", defaults.PluginsReload),
             };
             plugins.RejectUnknown();
@@ -155,6 +158,17 @@ public sealed record ServerConfig
 
         top.RejectUnknown();
         return config;
+    }
+
+    /// <summary>Longest duration any setting takes: timers and date arithmetic stay far from their limits.</summary>
+    private const double MaxSeconds = 7 * 24 * 3600;
+
+    private static TimeSpan Duration(TomlTableReader reader, string key, TimeSpan fallback, double minSeconds)
+    {
+        var value = reader.Seconds(key, fallback);
+        return value.TotalSeconds >= minSeconds && value.TotalSeconds <= MaxSeconds
+            ? value
+            : throw reader.Error(key, $"{key} must be between {minSeconds} and {MaxSeconds} seconds (one week), not {value.TotalSeconds}");
     }
 
     private static IPAddress? Address(TomlTableReader reader, string key, IPAddress? fallback)

@@ -15,13 +15,15 @@ internal sealed class Connection
 {
     private const int MaxLineLength = 8192;
     private const int MaxConsecutiveErrors = 30;
+    private const int MaxQueuedLines = 64;
 
     private readonly FtpHost host;
     private readonly Socket socket;
     private readonly NetworkStream stream;
     private readonly SemaphoreSlim writeLock = new(1, 1);
     private readonly CancellationTokenSource lifetime;
-    private readonly TaskCompletionSource<Reply> stopRequest = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<StopRequest> stopRequest = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Queue<LineReader.Line> queued = new();
     private readonly DateTimeOffset connectedAt;
     private ILogger log;
     private Session state;
@@ -53,11 +55,10 @@ internal sealed class Connection
     public SessionView View => new(state.Id, DataAddress.Normalize(state.Remote.Address), state.User?.Name, state.Directory, connectedAt);
 
     /// <summary>Ends the session: at once when <paramref name="waitForTransfer"/> is false, else after the running transfer.</summary>
-    public void Stop(Reply reply, bool waitForTransfer)
-    {
-        if (!waitForTransfer) transfer?.Cancel.Cancel();
-        stopRequest.TrySetResult(reply);
-    }
+    /// <remarks>Called from other sessions' threads: it only posts the request; the session's own loop acts on it.</remarks>
+    public void Stop(Reply reply, bool waitForTransfer) => stopRequest.TrySetResult(new StopRequest(reply, waitForTransfer));
+
+    private sealed record StopRequest(Reply Reply, bool WaitForTransfer);
 
     public async Task RunAsync()
     {
@@ -69,15 +70,22 @@ internal sealed class Connection
             await SendAsync([Protocol.Greeting(host.Config.Options)]);
             while (!closing)
             {
-                read ??= reader.ReadAsync(lifetime.Token);
+                // Commands that arrived during a transfer are answered in order once it is over.
+                while (transfer is null && queued.Count > 0 && !closing) await HandleLineAsync(queued.Dequeue());
+                if (closing) break;
+                // A client that pipelines without reading replies is not read further until it catches up.
+                if (queued.Count < MaxQueuedLines) read ??= reader.ReadAsync(lifetime.Token);
                 // While a transfer runs the session is busy, not idle; WaitAsync drops its timer as soon as a line arrives.
-                var waits = new List<Task> { transfer is null ? read.WaitAsync(host.Config.IdleTimeout) : read, stopRequest.Task };
+                var waits = new List<Task> { stopRequest.Task };
+                if (read is not null) waits.Add(transfer is null ? read.WaitAsync(host.Config.IdleTimeout) : read);
                 if (transfer is { } running) waits.Add(running.Task);
                 var first = await Task.WhenAny(waits);
                 if (first == stopRequest.Task)
                 {
+                    var stop = stopRequest.Task.Result;
+                    if (!stop.WaitForTransfer) transfer?.Cancel.Cancel();
                     await FinishTransferAsync();
-                    await SendAsync([stopRequest.Task.Result]);
+                    await SendAsync([stop.Reply]);
                     break;
                 }
                 if (transfer is not null && first == transfer.Task)
@@ -91,7 +99,7 @@ internal sealed class Connection
                     log.Information("Idle timeout");
                     break;
                 }
-                var line = await read;
+                var line = await read!;
                 read = null;
                 if (line is null) break;
                 await HandleLineAsync(line.Value);
@@ -142,22 +150,34 @@ internal sealed class Connection
                     await SendAsync([new Reply(213, $"Transfer in progress: {transfer.Counter.Bytes} bytes so far.")]);
                     return;
                 default:
-                    // Commands sent during a transfer are answered in order, after it.
-                    await FinishTransferAsync();
-                    break;
+                    // Answered in order after the transfer; meanwhile ABOR must still be seen.
+                    queued.Enqueue(line);
+                    return;
             }
         }
-        RefreshRights();
+        if (RefreshRights() is { } ended)
+        {
+            log.Information("Session ended: {Reason}", ended.Lines[0]);
+            await SendAsync([ended]);
+            closing = true;
+            return;
+        }
         var context = new Context(host.Hooks.Commands, host.Config.Options, host.Time.GetUtcNow());
         await RunAsync(Protocol.Dispatch(context, state, request));
     }
 
-    /// <summary>An admin's change to this user (admin or read-only flag) applies from the next command, not the next login.</summary>
-    private void RefreshRights()
+    /// <summary>
+    /// An admin's change to this user applies from the next command, not the next login; a ban or deletion that raced
+    /// with this session's login ends it here. Returns the closing reply in that case.
+    /// </summary>
+    private Reply? RefreshRights()
     {
-        if (state.User is not { } user || !host.Users.Users.TryGetValue(user.Name, out var account)) return;
+        if (state.User is not { } user) return null;
+        if (!host.Users.Users.TryGetValue(user.Name, out var account)) return Reply.Closing("Your account has been deleted.");
+        if (account.Banned) return Reply.Closing("Your account has been banned.");
         if (account.Admin != user.Admin || account.ReadOnly != user.ReadOnly)
             state = state with { Login = new Login.LoggedIn(user with { Admin = account.Admin, ReadOnly = account.ReadOnly }) };
+        return null;
     }
 
     private async Task RunAsync(Outcome outcome)
@@ -195,7 +215,10 @@ internal sealed class Connection
             log.Debug("Reply {Code} {Text}", reply.Code, reply.Lines.FirstOrDefault());
         }
         await writeLock.WaitAsync(lifetime.Token);
-        try { await stream.WriteAsync(Encoding.UTF8.GetBytes(text), lifetime.Token); }
+        // A client that never reads its replies would otherwise hold the session (and a connection slot) forever.
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(lifetime.Token);
+        timeout.CancelAfter(host.Config.DataTimeout);
+        try { await stream.WriteAsync(Encoding.UTF8.GetBytes(text), timeout.Token); }
         finally { writeLock.Release(); }
         if (consecutiveErrors >= MaxConsecutiveErrors && !closing)
         {
@@ -254,7 +277,7 @@ internal sealed class Connection
         var (status, account) = host.Users.Authenticate(attempt.Name, attempt.Password);
         if (status == AuthStatus.Ok && account is not null)
         {
-            host.Guard.RecordSuccess(address);
+            host.Guard.RecordSuccess(address, account.Name);
             string home;
             try
             {
@@ -274,7 +297,7 @@ internal sealed class Connection
             host.Hooks.LoggedIn(view);
             return new EffectResult.Authenticated(user);
         }
-        host.Guard.RecordFailure(address);
+        host.Guard.RecordFailure(address, attempt.Name);
         host.Hooks.LoginFailed(View, attempt.Name);
         if (status == AuthStatus.Banned)
         {
@@ -365,7 +388,7 @@ internal sealed class Connection
                     Effect.ReceiveFile r => await ReceiveFileAsync(data, r, physical!, mode, counter, cancel),
                     _ => throw new ArgumentException("not a transfer", nameof(effect)),
                 };
-                try { data.Shutdown(SocketShutdown.Both); } catch (SocketException) { }
+                try { data.Shutdown(SocketShutdown.Both); } catch (Exception e) when (e is SocketException or ObjectDisposedException) { }
                 if (result is EffectResult.Transferred t2 && effect is not Effect.SendText)
                 {
                     log.Information("{Direction} {Path}: {Bytes} bytes in {Seconds:0.###} s{Status}", upload ? "Upload" : "Download",
@@ -404,10 +427,10 @@ internal sealed class Connection
         await SendAsync([new Reply(150, $"Opening {mode} mode data connection for {VirtualPath.Name(send.Path)} ({size - send.Offset} bytes).")]);
         try
         {
-            var bytes = await DataChannel.SendFileAsync(data, physical, send.Offset, send.Type, counter, cancel);
+            var bytes = await DataChannel.SendFileAsync(data, physical, send.Offset, send.Type, host.Config.DataTimeout, counter, cancel);
             return new EffectResult.Transferred(bytes, send.Path, true, null);
         }
-        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException)
+        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
         {
             log.Debug("Download cut short: {Reason}", e.Message);
             return new EffectResult.Transferred(counter.Bytes, send.Path, false, null);
@@ -419,7 +442,7 @@ internal sealed class Connection
         await SendAsync([new Reply(150, "Here comes the directory listing.")]);
         try
         {
-            var bytes = await DataChannel.SendTextAsync(data, send.Text, cancel);
+            var bytes = await DataChannel.SendTextAsync(data, send.Text, host.Config.DataTimeout, cancel);
             counter.Bytes = bytes;
             return new EffectResult.Transferred(bytes, send.What, true, null);
         }
@@ -448,7 +471,11 @@ internal sealed class Connection
         {
             return new EffectResult.Failed(e is UnauthorizedAccessException ? "Permission denied." : "Cannot create the file.");
         }
-        await SendAsync([new Reply(150, $"Ok to send data ({mode} mode).")]);
+        if (receive.Mode == WriteMode.Unique) physical = FreeName(physical);
+        // RFC 1123 4.1.2.9: STOU names the file in its preliminary reply.
+        await SendAsync([receive.Mode == WriteMode.Unique
+            ? new Reply(150, $"FILE: {Path.GetFileName(physical)}")
+            : new Reply(150, $"Ok to send data ({mode} mode).")]);
         var completed = false;
         string? error = null;
         var storedAs = receive.Path;
@@ -463,7 +490,7 @@ internal sealed class Connection
                 }
                 try
                 {
-                    await DataChannel.ReceiveAsync(data, file, receive.Type, counter, cancel);
+                    await DataChannel.ReceiveAsync(data, file, receive.Type, host.Config.DataTimeout, counter, cancel);
                     await file.FlushAsync(CancellationToken.None);
                     completed = true;
                 }
@@ -498,6 +525,15 @@ internal sealed class Connection
     {
         try { return reader.Ended || (socket.Poll(0, SelectMode.SelectRead) && socket.Available == 0); }
         catch (Exception e) when (e is SocketException or ObjectDisposedException) { return true; }
+    }
+
+    private static string FreeName(string physical)
+    {
+        for (var i = 0; ; i++)
+        {
+            var candidate = i == 0 ? physical : $"{physical}.{i}";
+            if (!File.Exists(candidate) && !Directory.Exists(candidate)) return candidate;
+        }
     }
 
     private static bool IsNetwork(IOException e) => e.InnerException is SocketException || e.Source == "System.Net.Sockets";

@@ -73,47 +73,92 @@ internal static class DataChannel
         }
     }
 
+    // The kernel's buffer autotuning is left alone: fixing the sizes would cap throughput on long, fast links.
     private static Socket Tune(Socket socket)
     {
         socket.NoDelay = true;
-        socket.SendBufferSize = BufferSize;
-        socket.ReceiveBufferSize = BufferSize;
         return socket;
     }
 
-    /// <summary>Sends a file from an offset. Binary whole files go through the kernel's sendfile.</summary>
-    public static async Task<long> SendFileAsync(Socket socket, string path, long offset, TransferType type, Counter counter, CancellationToken cancel)
+    /// <summary>Sends a file from an offset. Binary files go through the kernel's sendfile, in chunks so that a stall is noticed.</summary>
+    public static async Task<long> SendFileAsync(Socket socket, string path, long offset, TransferType type, TimeSpan stall, Counter counter, CancellationToken cancel)
     {
-        if (type == TransferType.Binary && offset == 0)
-        {
-            var length = new FileInfo(path).Length;
-            await socket.SendFileAsync(path, cancel);
-            counter.Bytes = length;
-            return length;
-        }
         await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 0, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        using var watchdog = new Watchdog(stall, cancel);
+        if (type == TransferType.Binary)
+        {
+            var length = file.Length;
+            for (var position = offset; position < length;)
+            {
+                var chunk = (int)Math.Min(SendFileChunk, length - position);
+                watchdog.Kick();
+                await SendPacketsAsync(socket, new SendPacketsElement(file, position, chunk), watchdog.Token);
+                position += chunk;
+                counter.Bytes = position - offset;
+            }
+            return Math.Max(0, length - offset);
+        }
         file.Seek(offset, SeekOrigin.Begin);
         await using var network = new NetworkStream(socket, ownsSocket: false);
-        return type == TransferType.Ascii
-            ? await CopyAsync(file, network, ToCrLf, false, counter, cancel)
-            : await CopyAsync(file, network, null, false, counter, cancel);
+        return await CopyAsync(file, network, ToCrLf, false, watchdog, counter);
+    }
+
+    private const int SendFileChunk = 16 << 20;
+
+    // SendPackets takes no token; closing the socket is how a stalled or aborted sendfile is stopped.
+    private static async Task SendPacketsAsync(Socket socket, SendPacketsElement element, CancellationToken cancel)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var args = new SocketAsyncEventArgs { SendPacketsElements = [element] };
+        args.Completed += (_, e) => Finish(e, done);
+        try
+        {
+            await using (cancel.Register(socket.Dispose))
+            {
+                if (!socket.SendPacketsAsync(args)) Finish(args, done);
+                await done.Task;
+            }
+        }
+        catch (Exception e) when (cancel.IsCancellationRequested && e is SocketException or ObjectDisposedException)
+        {
+            throw new OperationCanceledException("the transfer was aborted or stalled", e, cancel);
+        }
+        cancel.ThrowIfCancellationRequested();
+
+        static void Finish(SocketAsyncEventArgs e, TaskCompletionSource done)
+        {
+            if (e.SocketError == SocketError.Success) done.TrySetResult();
+            else done.TrySetException(new SocketException((int)e.SocketError));
+        }
     }
 
     /// <summary>Sends text (listings) as UTF-8.</summary>
-    public static async Task<long> SendTextAsync(Socket socket, string text, CancellationToken cancel)
+    public static async Task<long> SendTextAsync(Socket socket, string text, TimeSpan stall, CancellationToken cancel)
     {
         var bytes = Encoding.UTF8.GetBytes(text);
-        await socket.SendAsync(bytes, SocketFlags.None, cancel);
+        using var watchdog = new Watchdog(stall, cancel);
+        watchdog.Kick();
+        await socket.SendAsync(bytes, SocketFlags.None, watchdog.Token);
         return bytes.Length;
     }
 
     /// <summary>Receives into a stream until the client closes the data connection.</summary>
-    public static async Task<long> ReceiveAsync(Socket socket, Stream target, TransferType type, Counter counter, CancellationToken cancel)
+    public static async Task<long> ReceiveAsync(Socket socket, Stream target, TransferType type, TimeSpan stall, Counter counter, CancellationToken cancel)
     {
         await using var network = new NetworkStream(socket, ownsSocket: false);
+        using var watchdog = new Watchdog(stall, cancel);
         return type == TransferType.Ascii
-            ? await CopyAsync(network, target, FromCrLf, true, counter, cancel)
-            : await CopyAsync(network, target, null, false, counter, cancel);
+            ? await CopyAsync(network, target, FromCrLf, true, watchdog, counter)
+            : await CopyAsync(network, target, null, false, watchdog, counter);
+    }
+
+    /// <summary>Cancels when no progress was made for the stall limit, or when the transfer is aborted.</summary>
+    private sealed class Watchdog(TimeSpan limit, CancellationToken outer) : IDisposable
+    {
+        private readonly CancellationTokenSource source = CancellationTokenSource.CreateLinkedTokenSource(outer);
+        public CancellationToken Token => source.Token;
+        public void Kick() => source.CancelAfter(limit);
+        public void Dispose() => source.Dispose();
     }
 
     /// <summary>Bytes moved so far, read by STAT while a transfer runs.</summary>
@@ -124,8 +169,9 @@ internal static class DataChannel
 
     private delegate int Convert(ReadOnlySpan<byte> input, Span<byte> output, ref bool pendingCr);
 
-    private static async Task<long> CopyAsync(Stream source, Stream target, Convert? convert, bool flushPendingCr, Counter counter, CancellationToken cancel)
+    private static async Task<long> CopyAsync(Stream source, Stream target, Convert? convert, bool flushPendingCr, Watchdog watchdog, Counter counter)
     {
+        var cancel = watchdog.Token;
         var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
         var converted = convert is null ? null : ArrayPool<byte>.Shared.Rent(BufferSize * 2);
         var pendingCr = false;
@@ -133,8 +179,11 @@ internal static class DataChannel
         try
         {
             int read;
-            while ((read = await source.ReadAsync(buffer.AsMemory(0, BufferSize), cancel)) > 0)
+            while (true)
             {
+                watchdog.Kick();
+                read = await source.ReadAsync(buffer.AsMemory(0, BufferSize), cancel);
+                if (read == 0) break;
                 if (convert is null)
                 {
                     await target.WriteAsync(buffer.AsMemory(0, read), cancel);

@@ -155,6 +155,10 @@ internal sealed class FtpServer : IAsyncDisposable
             try { socket = await listener.AcceptAsync(stopping.Token); }
             catch (OperationCanceledException) { break; }
             catch (ObjectDisposedException) { break; }
+            catch (SocketException) when (listener.SafeHandle.IsClosed || stopping.IsCancellationRequested)
+            {
+                break;
+            }
             catch (SocketException e)
             {
                 host.Log.Warning("Accept failed: {Reason}", e.Message);

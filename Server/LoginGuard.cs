@@ -102,8 +102,8 @@ internal sealed class LoginGuard
         }
     }
 
-    /// <summary>Records a failed login (wrong user name or password) from <paramref name="address"/>.</summary>
-    public void RecordFailure(IPAddress address)
+    /// <summary>Records a failed login (wrong user name or password) from <paramref name="address"/> for the name tried.</summary>
+    public void RecordFailure(IPAddress address, string userName = "")
     {
         var key = Normalize(address);
         lock (_lock)
@@ -133,16 +133,22 @@ internal sealed class LoginGuard
                 entry.LastActivity = now;
                 return;
             }
-            entry.Add(now, _maxFailures);
+            entry.Add(now, userName, _maxFailures);
         }
     }
 
-    /// <summary>Records a successful login: forgets the failures of <paramref name="address"/>.</summary>
-    public void RecordSuccess(IPAddress address)
+    /// <summary>
+    /// Records a successful login. Only the failures for that user name are forgotten: otherwise anyone with one valid
+    /// account could reset the count between guesses at another account's password. Without a name, all are forgotten.
+    /// </summary>
+    public void RecordSuccess(IPAddress address, string? userName = null)
     {
         var key = Normalize(address);
         lock (_lock)
-            _entries.Remove(key);
+        {
+            if (userName is null || !_entries.TryGetValue(key, out var entry)) _entries.Remove(key);
+            else if (entry.LockedUntil is null && entry.Forget(userName) == 0) _entries.Remove(key);
+        }
     }
 
     /// <summary>IPv4-mapped IPv6 addresses (::ffff:a.b.c.d) count as the IPv4 address.</summary>
@@ -201,8 +207,8 @@ internal sealed class LoginGuard
 
     private sealed class Entry
     {
-        // Failure times, oldest first; never more than maxFailures of them.
-        private readonly Queue<DateTimeOffset> _failures = new();
+        // Failures (time and the name tried), oldest first; never more than maxFailures of them.
+        private readonly Queue<(DateTimeOffset At, string User)> _failures = new();
 
         public DateTimeOffset? LockedUntil { get; set; }
 
@@ -210,9 +216,9 @@ internal sealed class LoginGuard
 
         public int Count => _failures.Count;
 
-        public void Add(DateTimeOffset now, int cap)
+        public void Add(DateTimeOffset now, string user, int cap)
         {
-            _failures.Enqueue(now);
+            _failures.Enqueue((now, user));
             while (_failures.Count > cap)
                 _failures.Dequeue();
             LastActivity = now;
@@ -220,8 +226,17 @@ internal sealed class LoginGuard
 
         public void Prune(DateTimeOffset cutoff)
         {
-            while (_failures.Count > 0 && _failures.Peek() <= cutoff)
+            while (_failures.Count > 0 && _failures.Peek().At <= cutoff)
                 _failures.Dequeue();
+        }
+
+        /// <summary>Drops the failures for one user name; returns how many remain.</summary>
+        public int Forget(string user)
+        {
+            var kept = _failures.Where(f => f.User != user).ToList();
+            _failures.Clear();
+            foreach (var failure in kept) _failures.Enqueue(failure);
+            return _failures.Count;
         }
 
         public void Clear() => _failures.Clear();

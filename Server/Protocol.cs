@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Collections.Immutable;
 using System.Globalization;
 using System.Net;
@@ -18,13 +19,18 @@ public sealed record Request(string Verb, string Argument)
     public bool HasArgument => Argument.Length > 0;
 
     /// <summary>The command as it may be logged: a password never appears.</summary>
-    public override string ToString() => Verb switch
+    public override string ToString()
     {
-        "PASS" => "PASS ****",
-        "ADDUSER" => $"ADDUSER {Argument.Split(' ', 2)[0]} ****",
-        "SITE" when Argument.StartsWith("ADDUSER", StringComparison.OrdinalIgnoreCase) => $"SITE ADDUSER {SplitFirst(Argument).Tail.Split(' ', 2)[0]} ****",
-        _ => HasArgument ? $"{Verb} {Argument}" : Verb,
-    };
+        // Mask by the parsed words, as the handlers read them, so extra spaces cannot slip a password into a log.
+        var words = Argument.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        return (Verb, words) switch
+        {
+            ("PASS", _) => "PASS ****",
+            ("ADDUSER", [var name, ..]) => $"ADDUSER {name} ****",
+            ("SITE", [var sub, var name, ..]) when sub.Equals("ADDUSER", StringComparison.OrdinalIgnoreCase) => $"SITE {sub} {name} ****",
+            _ => HasArgument ? $"{Verb} {Argument}" : Verb,
+        };
+    }
 
     /// <summary>Parses one control line (without its line ending). Returns null for a blank line.</summary>
     public static Request? Parse(string line)
@@ -604,16 +610,21 @@ public static class Protocol
     {
         var outcome = Check(context, session, request);
         var previous = request.Verb;
-        // RNFR's pending name only survives into the very next command.
+        // RNFR's pending name only survives into the very next command; a REST offset survives only until the transfer
+        // it announces (data-connection setup may come in between), never into an unrelated command.
         return Out.Map(outcome, r => r with
         {
             Next = r.Next with
             {
                 PreviousVerb = previous,
                 RenameFrom = previous is "RNFR" ? r.Next.RenameFrom : null,
+                RestartOffset = KeepsRestart.Contains(previous) ? r.Next.RestartOffset : 0,
             },
         });
     }
+
+    private static readonly FrozenSet<string> KeepsRestart =
+        FrozenSet.Create(StringComparer.Ordinal, "REST", "PASV", "EPSV", "PORT", "EPRT", "TYPE", "MODE", "STRU", "NOOP", "SIZE", "MDTM", "FEAT", "OPTS");
 
     private static Outcome Check(Context context, Session session, Request request)
     {
@@ -980,15 +991,22 @@ public static class Protocol
     {
         var mode = requested switch
         {
-            WriteMode.Create when offset > 0 => existing is null ? (WriteMode?)null : WriteMode.Resume,
+            // Resuming may only continue a file, not rewrite part of it, unless overwriting is allowed.
+            WriteMode.Create when offset > 0 => existing is null ? null
+                : offset == existing.Size || context.Options.AllowOverwrite ? WriteMode.Resume : (WriteMode?)null,
             WriteMode.Create when existing is null => WriteMode.Create,
             WriteMode.Create => context.Options.AllowOverwrite ? WriteMode.Overwrite : (WriteMode?)null,
             _ => requested,
         };
         if (mode is null)
-            return existing is null
-                ? Out.Reply(session, 550, $"Cannot resume: {VirtualPath.Name(path)} does not exist.")
-                : Out.Reply(session, 550, $"{VirtualPath.Name(path)}: File exists; overwriting is disabled on this server.");
+            return (existing, offset) switch
+            {
+                (null, _) => Out.Reply(session, 550, $"Cannot resume: {VirtualPath.Name(path)} does not exist."),
+                (_, > 0) when offset > existing.Size => Out.Reply(session, 554, $"Restart offset {offset} is past the end of the file ({existing.Size} bytes)."),
+                (_, > 0) when offset < existing.Size => Out.Reply(session, 550,
+                    $"{VirtualPath.Name(path)}: resuming at {offset} would overwrite data ({existing.Size} bytes exist) and overwriting is disabled on this server."),
+                _ => Out.Reply(session, 550, $"{VirtualPath.Name(path)}: File exists; overwriting is disabled on this server."),
+            };
         if (mode == WriteMode.Resume && offset > existing!.Size)
             return Out.Reply(session, 554, $"Restart offset {offset} is past the end of the file ({existing.Size} bytes).");
         return Transfer(session, new Effect.ReceiveFile(path, mode.Value, offset, session.Type), t => mode == WriteMode.Unique
@@ -1078,6 +1096,7 @@ public static class Protocol
         var parts = request.Argument.Split(' ', StringSplitOptions.RemoveEmptyEntries);
         var arity = action == AdminAction.AddUser ? 2 : 1;
         if (parts.Length != arity) return Out.Reply(session, Reply.Syntax(usage));
+        if (!UserNames.IsValid(parts[0])) return Out.Reply(session, new Reply(501, $"Invalid user name: {UserNames.Rule}. Usage: {usage}"));
         return Out.Do(session, new Effect.Administer(action, parts[0], arity == 2 ? parts[1] : null), result => result switch
         {
             EffectResult.Done d => Out.Reply(session, 200, d.Detail),

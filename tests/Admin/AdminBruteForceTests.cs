@@ -85,6 +85,25 @@ public sealed class AdminBruteForceTests
     }
 
     [Test]
+    public async Task A_valid_login_to_another_account_does_not_reset_the_count_for_the_guessed_one()
+    {
+        await using var server = await StartGuardedAsync();
+        await using var client = await Ctl.ConnectAsync(server.Port);
+        for (var round = 0; round < 3; round++)
+        {
+            (await TimedPassAsync(client, Adm, $"guess-{round}")).Code.ShouldBe(530);
+            // The attacker's own account: logging in with it must not wipe the failures against "admin".
+            await using var own = await Ctl.ConnectAsync(server.Port);
+            (await TimedPassAsync(own, Demo, DemoPass)).Code.ShouldBe(230);
+        }
+        // Three failures against "admin" were kept: the next one is delayed and locks the address out.
+        var delayed = await TimedPassAsync(client, Adm, "guess-3");
+        delayed.Code.ShouldBe(530);
+        delayed.Took.ShouldBeGreaterThanOrEqualTo(Delay - TimeSpan.FromMilliseconds(20));
+        (await TryLoginAsync(server.Port, Adm, AdmPass)).Code.ShouldBe(421);
+    }
+
+    [Test]
     public async Task DuringALockout_AnotherIPv4Address_StillLogsIn()
     {
         await using var server = await StartGuardedAsync(IPAddress.Any);

@@ -99,7 +99,9 @@ public sealed class AdminRefusalTests
 
         foreach (var r in new[] { reply, site })
         {
-            r.Code.ShouldBe(550, r.Text);
+            // Issue 4: an invalid name is a syntax error (501) with the usage line.
+            r.Code.ShouldBe(501, r.Text);
+            r.Text.ShouldContain("Usage:");
             r.Text.ShouldContain("Invalid user name");
             r.Text.ShouldContain("1 to 32 characters from A-Z, a-z, 0-9");
         }
@@ -143,7 +145,7 @@ public sealed class AdminRefusalTests
 
         // An invalid name is not echoed back.
         var invalid = await admin.SendAsync($"{verb} ../../etc");
-        invalid.Code.ShouldBe(550, invalid.Text);
+        invalid.Code.ShouldBe(501, invalid.Text);
         invalid.Text.ShouldNotContain("../");
 
         File.ReadAllBytes(server.UsersFile).ShouldBe(bytes);

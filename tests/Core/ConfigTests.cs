@@ -68,6 +68,9 @@ public class ConfigTests
     [TestCase("[passive]\nport_min = 600\nport_max = 500\n", "ftp.toml(2,", "port_min")]
     [TestCase("[sever]\nport = 21\n", "ftp.toml(1,", "sever")]
     [TestCase("[server]\nport = \n", "ftp.toml(2,", "")]
+    [TestCase("[server]\nidle_timeout = 0\n", "ftp.toml(2,", "idle_timeout must be between")]
+    [TestCase("[server]\nidle_timeout = 5000000\n", "ftp.toml(2,", "one week")]
+    [TestCase("[security]\nlockout = 1e12\n", "ftp.toml(2,", "lockout")]
     public void Bad_values_are_reported_with_file_line_and_column(string toml, string position, string mention)
     {
         var error = Should.Throw<TomlException>(() => Bind(toml));

@@ -258,11 +258,51 @@ public class ProtocolTests
         var world = World.Create("/a.txt");
         var session = Run(world, LoggedIn(world), "EPSV").Next;
         Run(world, session, "STOR new.txt").Replies[0].Code.ShouldBe(226);
-        var rest = Run(world, session, "REST 10");
+        var rest = Run(world, session, "REST 42");
         rest.Replies[0].Code.ShouldBe(350);
         Run(world, rest.Next, "STOR a.txt").Replies[0].Code.ShouldBe(226);
         world.Performed.OfType<Effect.ReceiveFile>().Select(r => (r.Path, r.Mode, r.Offset))
-            .ShouldBe([("/new.txt", WriteMode.Create, 0L), ("/a.txt", WriteMode.Resume, 10L)]);
+            .ShouldBe([("/new.txt", WriteMode.Create, 0L), ("/a.txt", WriteMode.Resume, 42L)]);
+    }
+
+    [Test]
+    public void Rest_inside_an_existing_file_then_stor_is_refused_unless_overwrite_is_allowed()
+    {
+        var world = World.Create("/a.txt");
+        var session = Run(world, Run(world, LoggedIn(world), "EPSV").Next, "REST 1").Next;
+        Run(world, session, "STOR a.txt").Replies[0].Code.ShouldBe(550);
+        world.Performed.OfType<Effect.ReceiveFile>().ShouldBeEmpty();
+        var permissive = Ctx with { Options = ServerOptions.Default with { AllowOverwrite = true } };
+        Run(world, session, "STOR a.txt", permissive).Replies[0].Code.ShouldBe(226);
+        world.Performed.OfType<Effect.ReceiveFile>().ShouldHaveSingleItem().Offset.ShouldBe(1);
+    }
+
+    [Test]
+    public void A_rest_offset_does_not_survive_an_unrelated_command()
+    {
+        var world = World.Create("/a.txt");
+        var session = Run(world, Run(world, LoggedIn(world), "REST 10").Next, "PWD").Next;
+        session.RestartOffset.ShouldBe(0);
+        Run(world, Run(world, LoggedIn(world), "REST 10").Next, "EPSV").Next.RestartOffset.ShouldBe(10);
+    }
+
+    [Test]
+    public void Invalid_user_names_in_admin_commands_are_501_with_usage()
+    {
+        var world = World.Create();
+        var admin = LoggedIn(world, "root", "toor");
+        var reply = Run(world, admin, "BAN ../etc").Replies[0];
+        reply.Code.ShouldBe(501);
+        reply.Lines[0].ShouldContain("Usage: BAN <user>");
+        world.Performed.OfType<Effect.Administer>().ShouldBeEmpty();
+    }
+
+    [Test]
+    public void Passwords_are_masked_however_the_command_is_spaced()
+    {
+        Request.Parse("SITE  ADDUSER  carol  Secr3t")!.ToString().ShouldNotContain("Secr3t");
+        Request.Parse("site adduser carol Secr3t")!.ToString().ShouldNotContain("Secr3t");
+        Request.Parse("ADDUSER   carol   Secr3t")!.ToString().ShouldNotContain("Secr3t");
     }
 
     [Test]

@@ -86,9 +86,9 @@ public class PythonFtplibTests
             back = io.BytesIO()
             ftp.retrbinary('RETR half.bin', back.write)
             assert back.getvalue() == data, len(back.getvalue())
-            # Resuming part-way inside a file overwrites from there on and cuts off what was after it.
-            ftp.storbinary('STOR half.bin', io.BytesIO(b'XYZ'), rest=10)
-            assert ftp.size('half.bin') == 13, ftp.size('half.bin')
+            # Resuming part-way inside a file would overwrite data: refused while overwriting is off, file untouched.
+            expect_error('550', ftp.storbinary, 'STOR half.bin', io.BytesIO(b'XYZ'), 8192, None, 10)
+            assert ftp.size('half.bin') == 2_000_000, ftp.size('half.bin')
             # An offset past the end is refused.
             expect_error('554', ftp.retrbinary, 'RETR r.bin', lambda b: None, 8192, 3_000_000)
             print('REST OK')
@@ -219,7 +219,7 @@ public class PythonFtplibTests
         result.Stdout.ShouldContain("*cmd* 'REST 1500000'");
         result.Stdout.ShouldContain("*cmd* 'REST 700000'");
         result.Stdout.ShouldContain("REST OK");
-        new FileInfo(Path.Combine(server.DemoHome, "half.bin")).Length.ShouldBe(13);
+        new FileInfo(Path.Combine(server.DemoHome, "half.bin")).Length.ShouldBe(2_000_000);
         Tools.PartialFiles(server.DemoHome).ShouldBeEmpty();
         server.ShouldHaveLoggedNoErrors();
     }
