@@ -21,7 +21,7 @@ public sealed class AdminBruteForceTests
             Lockout = Lockout,
         }, listen: listen);
 
-    private static async Task<(int Code, string Text, TimeSpan Took)> TimedPassAsync(Ctl ctl, string user, string password)
+    private static async Task<(int Code, string Text, TimeSpan Took)> TimedPassAsync(RawFtp ctl, string user, string password)
     {
         (await ctl.SendAsync($"USER {user}")).Code.ShouldBe(331);
         var watch = Stopwatch.StartNew();
@@ -33,7 +33,7 @@ public sealed class AdminBruteForceTests
     public async Task WrongPasswords_AreDelayedAfterTheLimit_ThenRefused_ThenAllowedAgainAfterTheLockout()
     {
         await using var server = await StartGuardedAsync();
-        await using var attacker = await Ctl.ConnectAsync(server.Port);
+        await using var attacker = await RawFtp.ConnectAsync(server.Port);
 
         for (var i = 0; i < 3; i++)
         {
@@ -60,7 +60,7 @@ public sealed class AdminBruteForceTests
         // After the lockout the right password works at once.
         var wait = Lockout - lockedAt.Elapsed + TimeSpan.FromMilliseconds(200);
         if (wait > TimeSpan.Zero) await Task.Delay(wait);
-        await using var back = await Ctl.ConnectAsync(server.Port);
+        await using var back = await RawFtp.ConnectAsync(server.Port);
         var after = await TimedPassAsync(back, Demo, DemoPass);
         after.Code.ShouldBe(230, after.Text);
         server.ShouldHaveLoggedNoErrors();
@@ -70,7 +70,7 @@ public sealed class AdminBruteForceTests
     public async Task RightPasswordOverTheLimit_IsDelayedButAccepted_AndResetsTheCount()
     {
         await using var server = await StartGuardedAsync();
-        await using var client = await Ctl.ConnectAsync(server.Port);
+        await using var client = await RawFtp.ConnectAsync(server.Port);
         for (var i = 0; i < 3; i++) (await TimedPassAsync(client, Demo, $"guess-{i}")).Code.ShouldBe(530);
 
         var ok = await TimedPassAsync(client, Demo, DemoPass);
@@ -78,7 +78,7 @@ public sealed class AdminBruteForceTests
         ok.Code.ShouldBe(230, ok.Text);
         ok.Took.ShouldBeGreaterThanOrEqualTo(Delay - TimeSpan.FromMilliseconds(20));
         // The success cleared the failures: three more wrong guesses are not delayed into a lockout yet.
-        await using var again = await Ctl.ConnectAsync(server.Port);
+        await using var again = await RawFtp.ConnectAsync(server.Port);
         for (var i = 0; i < 3; i++) (await TimedPassAsync(again, Demo, $"again-{i}")).Code.ShouldBe(530);
         var fourth = await TimedPassAsync(again, Demo, DemoPass);
         fourth.Code.ShouldBe(230, "three failures after a success are still under the lockout");
@@ -88,12 +88,12 @@ public sealed class AdminBruteForceTests
     public async Task A_valid_login_to_another_account_does_not_reset_the_count_for_the_guessed_one()
     {
         await using var server = await StartGuardedAsync();
-        await using var client = await Ctl.ConnectAsync(server.Port);
+        await using var client = await RawFtp.ConnectAsync(server.Port);
         for (var round = 0; round < 3; round++)
         {
             (await TimedPassAsync(client, Adm, $"guess-{round}")).Code.ShouldBe(530);
             // The attacker's own account: logging in with it must not wipe the failures against "admin".
-            await using var own = await Ctl.ConnectAsync(server.Port);
+            await using var own = await RawFtp.ConnectAsync(server.Port);
             (await TimedPassAsync(own, Demo, DemoPass)).Code.ShouldBe(230);
         }
         // Three failures against "admin" were kept: the next one is delayed and locks the address out.
@@ -110,7 +110,7 @@ public sealed class AdminBruteForceTests
         await LockOutAsync(server.Port, IPAddress.Loopback);
         (await TryLoginAsync(server.Port, Demo, DemoPass)).Code.ShouldBe(421);
 
-        await using var other = await Ctl.ConnectAsync(server.Port, IPAddress.Loopback, from: OtherAddress);
+        await using var other = await RawFtp.ConnectAsync(server.Port, IPAddress.Loopback, from: OtherAddress);
         other.LocalEndPoint.Address.ShouldBe(OtherAddress);
         var reply = await other.LoginAsync(Demo, DemoPass);
 
@@ -128,7 +128,7 @@ public sealed class AdminBruteForceTests
 
         // The IPv4 client reaches the dual-stack socket as ::ffff:127.0.0.1 and is still recognised as locked out.
         (await TryLoginAsync(server.Port, Demo, DemoPass)).Code.ShouldBe(421);
-        await using var v6 = await Ctl.ConnectAsync(server.Port, IPAddress.IPv6Loopback);
+        await using var v6 = await RawFtp.ConnectAsync(server.Port, IPAddress.IPv6Loopback);
         var reply = await v6.LoginAsync(Demo, DemoPass);
 
         reply.Code.ShouldBe(230, reply.Text);
@@ -137,7 +137,7 @@ public sealed class AdminBruteForceTests
     /// <summary>Fails logins from 127.0.0.1 until the address is locked out (limit 3: the 4th failure locks).</summary>
     private static async Task LockOutAsync(int port, IPAddress server)
     {
-        await using var attacker = await Ctl.ConnectAsync(port, server);
+        await using var attacker = await RawFtp.ConnectAsync(port, server);
         for (var i = 0; i < 4; i++) (await attacker.LoginAsync(Demo, $"guess-{i}")).Code.ShouldBe(530);
         (await attacker.LoginAsync(Demo, DemoPass)).Code.ShouldBe(421);
     }

@@ -16,13 +16,13 @@ public sealed class AdminCommandTests
     {
         await using var server = await StartAsync();
         var before = File.ReadAllText(server.UsersFile);
-        await using var admin = await Ctl.LoginAsync(server.Port, Adm, AdmPass);
+        await using var admin = await RawFtp.LoginAsync(server.Port, Adm, AdmPass);
 
         var reply = await admin.SendAsync($"{form}ADDUSER carol s3cret-Pw");
 
         reply.Code.ShouldBe(200, reply.Text);
         reply.Text.ShouldContain("carol");
-        await using (var carol = await Ctl.LoginAsync(server.Port, "carol", "s3cret-Pw"))
+        await using (var carol = await RawFtp.LoginAsync(server.Port, "carol", "s3cret-Pw"))
         {
             (await carol.SendAsync("PWD")).Text.ShouldContain("\"/\"");
             await carol.UploadAsync("hello.txt", "hi"u8.ToArray());
@@ -52,7 +52,7 @@ public sealed class AdminCommandTests
     public async Task AddUser_PasswordWithTomlSpecialCharacters_IsStoredSafely()
     {
         await using var server = await StartAsync();
-        await using var admin = await Ctl.LoginAsync(server.Port, Adm, AdmPass);
+        await using var admin = await RawFtp.LoginAsync(server.Port, Adm, AdmPass);
         const string password = "p\"a\\s#s]=[x'y";
 
         (await admin.SendAsync($"ADDUSER odd {password}")).Code.ShouldBe(200);
@@ -67,7 +67,7 @@ public sealed class AdminCommandTests
     public async Task AddUser_ThePasswordNeverAppearsInTheLog()
     {
         await using var server = await StartAsync();
-        await using var admin = await Ctl.LoginAsync(server.Port, Adm, AdmPass);
+        await using var admin = await RawFtp.LoginAsync(server.Port, Adm, AdmPass);
 
         (await admin.SendAsync("ADDUSER carol Never-Log-Me")).Code.ShouldBe(200);
         (await admin.SendAsync("SITE ADDUSER erin Never-Log-Me-Either")).Code.ShouldBe(200);
@@ -79,8 +79,8 @@ public sealed class AdminCommandTests
     public async Task DelUser_KeepsTheFiles_EndsLiveSessionsWith421_RefusesNewLogins(string form)
     {
         await using var server = await StartAsync();
-        await using var admin = await Ctl.LoginAsync(server.Port, Adm, AdmPass);
-        await using var demo = await Ctl.LoginAsync(server.Port, Demo, DemoPass);
+        await using var admin = await RawFtp.LoginAsync(server.Port, Adm, AdmPass);
+        await using var demo = await RawFtp.LoginAsync(server.Port, Demo, DemoPass);
         await demo.UploadAsync("keep.txt", "keep me"u8.ToArray());
         var before = File.ReadAllText(server.UsersFile);
 
@@ -110,8 +110,8 @@ public sealed class AdminCommandTests
     public async Task DelUser_ThenAddUserAgain_ReusesTheKeptFolder()
     {
         await using var server = await StartAsync();
-        await using var admin = await Ctl.LoginAsync(server.Port, Adm, AdmPass);
-        await using (var demo = await Ctl.LoginAsync(server.Port, Demo, DemoPass))
+        await using var admin = await RawFtp.LoginAsync(server.Port, Adm, AdmPass);
+        await using (var demo = await RawFtp.LoginAsync(server.Port, Demo, DemoPass))
             await demo.UploadAsync("old.txt", "old"u8.ToArray());
         (await admin.SendAsync($"DELUSER {Demo}")).Code.ShouldBe(200);
 
@@ -120,7 +120,7 @@ public sealed class AdminCommandTests
         again.Code.ShouldBe(200, again.Text);
         again.Text.ShouldContain("reused");
         (await TryLoginAsync(server.Port, Demo, DemoPass)).Code.ShouldBe(530);
-        await using var back = await Ctl.LoginAsync(server.Port, Demo, "new-pass");
+        await using var back = await RawFtp.LoginAsync(server.Port, Demo, "new-pass");
         (await back.SendAsync("SIZE old.txt")).ShouldBe((213, "213 3"));
     }
 
@@ -128,10 +128,10 @@ public sealed class AdminCommandTests
     public async Task Ban_EndsEveryLiveSessionAtOnce_AndNewLoginsGet530Banned(string form)
     {
         await using var server = await StartAsync();
-        await using var admin = await Ctl.LoginAsync(server.Port, Adm, AdmPass);
-        await using var first = await Ctl.LoginAsync(server.Port, Demo, DemoPass);
-        await using var second = await Ctl.LoginAsync(server.Port, Demo, DemoPass);
-        await using var pending = await Ctl.ConnectAsync(server.Port);
+        await using var admin = await RawFtp.LoginAsync(server.Port, Adm, AdmPass);
+        await using var first = await RawFtp.LoginAsync(server.Port, Demo, DemoPass);
+        await using var second = await RawFtp.LoginAsync(server.Port, Demo, DemoPass);
+        await using var pending = await RawFtp.ConnectAsync(server.Port);
         (await pending.SendAsync($"USER {Demo}")).Code.ShouldBe(331);
 
         var watch = Stopwatch.StartNew();
@@ -168,7 +168,7 @@ public sealed class AdminCommandTests
     public async Task Unban_LetsTheUserLogInAgain(string form)
     {
         await using var server = await StartAsync();
-        await using var admin = await Ctl.LoginAsync(server.Port, Adm, AdmPass);
+        await using var admin = await RawFtp.LoginAsync(server.Port, Adm, AdmPass);
         (await admin.SendAsync($"{form}BAN {Demo}")).Code.ShouldBe(200);
         (await TryLoginAsync(server.Port, Demo, DemoPass)).Code.ShouldBe(530);
 
@@ -186,7 +186,7 @@ public sealed class AdminCommandTests
     public async Task BanTwice_And_UnbanOfAUserWhoIsNotBanned_AreHarmless()
     {
         await using var server = await StartAsync();
-        await using var admin = await Ctl.LoginAsync(server.Port, Adm, AdmPass);
+        await using var admin = await RawFtp.LoginAsync(server.Port, Adm, AdmPass);
         (await admin.SendAsync($"BAN {Demo}")).Code.ShouldBe(200);
         var bytes = File.ReadAllBytes(server.UsersFile);
 
@@ -209,7 +209,7 @@ public sealed class AdminCommandTests
         using var folder = new SharedFolder();
         await using (var first = await StartAsync(folder: folder))
         {
-            await using var admin = await Ctl.LoginAsync(first.Port, Adm, AdmPass);
+            await using var admin = await RawFtp.LoginAsync(first.Port, Adm, AdmPass);
             (await admin.SendAsync("ADDUSER carol carol-pass")).Code.ShouldBe(200);
             (await admin.SendAsync("ADDUSER dave dave-pass")).Code.ShouldBe(200);
             (await admin.SendAsync("SITE ADDUSER erin erin-pass")).Code.ShouldBe(200);
@@ -229,7 +229,7 @@ public sealed class AdminCommandTests
         demo.Text.ShouldContain("banned");
         Directory.Exists(Path.Combine(folder.Root, "dave")).ShouldBeTrue();
 
-        await using var admin2 = await Ctl.LoginAsync(second.Port, Adm, AdmPass);
+        await using var admin2 = await RawFtp.LoginAsync(second.Port, Adm, AdmPass);
         (await admin2.SendAsync($"UNBAN {Demo}")).Code.ShouldBe(200);
         (await TryLoginAsync(second.Port, Demo, DemoPass)).Code.ShouldBe(230);
         (await admin2.SendAsync("ADDUSER carol other")).Code.ShouldBe(550, "carol survived the restart, so she already exists");

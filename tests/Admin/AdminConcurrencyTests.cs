@@ -17,7 +17,7 @@ public sealed class AdminConcurrencyTests
         var acknowledged = new ConcurrentBag<string>();
 
         var admins = await Task.WhenAll(Enumerable.Range(0, Sessions).Select(i =>
-            i % 2 == 0 ? Ctl.LoginAsync(server.Port, Adm, AdmPass) : Ctl.LoginAsync(server.Port, "boss", "boss-pass")));
+            i % 2 == 0 ? RawFtp.LoginAsync(server.Port, Adm, AdmPass) : RawFtp.LoginAsync(server.Port, "boss", "boss-pass")));
         try
         {
             await Task.WhenAll(admins.Select((admin, s) => Task.Run(async () =>
@@ -57,7 +57,7 @@ public sealed class AdminConcurrencyTests
     {
         const int Sessions = 5;
         await using var server = await StartAsync();
-        var admins = await Task.WhenAll(Enumerable.Range(0, Sessions).Select(_ => Ctl.LoginAsync(server.Port, Adm, AdmPass)));
+        var admins = await Task.WhenAll(Enumerable.Range(0, Sessions).Select(_ => RawFtp.LoginAsync(server.Port, Adm, AdmPass)));
         try
         {
             var replies = await Task.WhenAll(admins.Select((admin, i) => admin.SendAsync($"ADDUSER racer password-{i}")));
@@ -79,9 +79,9 @@ public sealed class AdminConcurrencyTests
     public async Task ConcurrentAddsAndBans_LeaveAConsistentFile()
     {
         await using var server = await StartAsync();
-        await using var adder = await Ctl.LoginAsync(server.Port, Adm, AdmPass);
-        await using var banner = await Ctl.LoginAsync(server.Port, Adm, AdmPass);
-        await using var victim = await Ctl.LoginAsync(server.Port, Demo, DemoPass);
+        await using var adder = await RawFtp.LoginAsync(server.Port, Adm, AdmPass);
+        await using var banner = await RawFtp.LoginAsync(server.Port, Adm, AdmPass);
+        await using var victim = await RawFtp.LoginAsync(server.Port, Demo, DemoPass);
 
         var adds = Task.Run(async () =>
         {

@@ -20,7 +20,7 @@ public sealed class AdminEdgeCaseTests
         using var folder = new SharedFolder();
         await using (var server = await StartAsync(folder: folder))
         {
-            await using var admin = await Ctl.LoginAsync(server.Port, Adm, AdmPass);
+            await using var admin = await RawFtp.LoginAsync(server.Port, Adm, AdmPass);
             var reply = await admin.SendAsync($"ADDUSER {name} pw-{name}");
             reply.Code.ShouldBe(200, reply.Text);
             (await TryLoginAsync(server.Port, name, $"pw-{name}")).Code.ShouldBe(230);
@@ -31,7 +31,7 @@ public sealed class AdminEdgeCaseTests
         }
         await using var again = await StartAsync(folder: folder);
         (await TryLoginAsync(again.Port, name, $"pw-{name}")).Code.ShouldBe(230);
-        await using var admin2 = await Ctl.LoginAsync(again.Port, Adm, AdmPass);
+        await using var admin2 = await RawFtp.LoginAsync(again.Port, Adm, AdmPass);
         (await admin2.SendAsync($"DELUSER {name}")).Code.ShouldBe(200);
         UsersTable(again.UsersFile).ContainsKey(name).ShouldBeFalse();
         (await TryLoginAsync(again.Port, Demo, DemoPass)).Code.ShouldBe(230);
@@ -44,7 +44,7 @@ public sealed class AdminEdgeCaseTests
         // A user whose home is the root (or a hand-made file) can leave a plain file where a new user's folder would go.
         await using var server = await StartAsync();
         File.WriteAllText(Path.Combine(server.Root, "nora"), "a file where the home folder would go");
-        await using var admin = await Ctl.LoginAsync(server.Port, Adm, AdmPass);
+        await using var admin = await RawFtp.LoginAsync(server.Port, Adm, AdmPass);
         var bytes = File.ReadAllBytes(server.UsersFile);
 
         var reply = await admin.SendAsync("ADDUSER nora nora-pass");
@@ -56,7 +56,7 @@ public sealed class AdminEdgeCaseTests
             return;
         }
         // Accepted: then logging in must at least get an answer, not a silently dropped connection.
-        await using var nora = await Ctl.ConnectAsync(server.Port);
+        await using var nora = await RawFtp.ConnectAsync(server.Port);
         (await nora.SendAsync("USER nora")).Code.ShouldBe(331);
         var login = await nora.SendAsync("PASS nora-pass", TimeSpan.FromSeconds(10));
         login.Code.ShouldNotBe(0, $"ADDUSER said \"{reply.Text}\", but PASS got no reply: the server closed the connection");
@@ -67,8 +67,8 @@ public sealed class AdminEdgeCaseTests
     public async Task UserInTheMiddleOfAnUpload_IsCutOffAtOnce(string verb)
     {
         await using var server = await StartAsync();
-        await using var admin = await Ctl.LoginAsync(server.Port, Adm, AdmPass);
-        await using var demo = await Ctl.LoginAsync(server.Port, Demo, DemoPass);
+        await using var admin = await RawFtp.LoginAsync(server.Port, Adm, AdmPass);
+        await using var demo = await RawFtp.LoginAsync(server.Port, Demo, DemoPass);
         var (code, text) = await demo.SendAsync("EPSV");
         code.ShouldBe(229, text);
         using var data = new TcpClient(AddressFamily.InterNetwork);

@@ -37,7 +37,7 @@ public sealed class AdminHandEditTests
         (await EventuallyAsync(async () => (await TryLoginAsync(server.Port, "grace", "plain-grace")).Code == 230, PickUp)).ShouldBeTrue();
         server.Log.Contains("plain-text password").ShouldBeTrue();
 
-        await using var admin = await Ctl.LoginAsync(server.Port, Adm, AdmPass);
+        await using var admin = await RawFtp.LoginAsync(server.Port, Adm, AdmPass);
         (await admin.SendAsync("ADDUSER henry henry-pass")).Code.ShouldBe(200);
 
         var text = File.ReadAllText(server.UsersFile);
@@ -50,7 +50,7 @@ public sealed class AdminHandEditTests
     public async Task AdminCommandRightAfterAHandEdit_DoesNotOverwriteIt()
     {
         await using var server = await StartAsync();
-        await using var admin = await Ctl.LoginAsync(server.Port, Adm, AdmPass);
+        await using var admin = await RawFtp.LoginAsync(server.Port, Adm, AdmPass);
 
         // No waiting for the watcher: the command itself must see the edit.
         File.AppendAllText(server.UsersFile, $"\n\n[users.ivy]\npassword = \"{Passwords.Hash("ivy-pass")}\"\n");
@@ -66,7 +66,7 @@ public sealed class AdminHandEditTests
     public async Task HandBan_EndsTheLiveSession()
     {
         await using var server = await StartAsync();
-        await using var demo = await Ctl.LoginAsync(server.Port, Demo, DemoPass);
+        await using var demo = await RawFtp.LoginAsync(server.Port, Demo, DemoPass);
 
         var text = File.ReadAllText(server.UsersFile);
         File.WriteAllText(server.UsersFile, text.Replace($"home = \"{Demo}\"", $"home = \"{Demo}\"\nbanned = true", StringComparison.Ordinal));
@@ -83,8 +83,8 @@ public sealed class AdminHandEditTests
     public async Task HandDelete_EndsTheLiveSession()
     {
         await using var server = await StartAsync();
-        await using var demo = await Ctl.LoginAsync(server.Port, Demo, DemoPass);
-        await using var admin = await Ctl.LoginAsync(server.Port, Adm, AdmPass);
+        await using var demo = await RawFtp.LoginAsync(server.Port, Demo, DemoPass);
+        await using var admin = await RawFtp.LoginAsync(server.Port, Adm, AdmPass);
 
         var text = File.ReadAllText(server.UsersFile);
         var start = text.IndexOf($"[users.{Demo}]", StringComparison.Ordinal);
@@ -103,8 +103,8 @@ public sealed class AdminHandEditTests
     public async Task HandEditWithASyntaxError_IsLogged_TheLastGoodUsersStay_AndAdminChangesWaitForAFix()
     {
         await using var server = await StartAsync();
-        await using var admin = await Ctl.LoginAsync(server.Port, Adm, AdmPass);
-        await using var demo = await Ctl.LoginAsync(server.Port, Demo, DemoPass);
+        await using var admin = await RawFtp.LoginAsync(server.Port, Adm, AdmPass);
+        await using var demo = await RawFtp.LoginAsync(server.Port, Demo, DemoPass);
         var good = File.ReadAllText(server.UsersFile);
         var broken = good + "\n\n[users.kate\npassword = \"kate-pass\"\n";
 

@@ -100,7 +100,7 @@ public sealed partial class AdminProcessKillTests
             // The file left by the last kill still starts a server with every user it holds.
             using var last = await ServerProcess.StartAsync(config);
             await CheckLoginsAsync(last.Port, known);
-            await using var admin = await Ctl.LoginAsync(last.Port, TestServer.AdminUser, TestServer.AdminPassword);
+            await using var admin = await RawFtp.LoginAsync(last.Port, TestServer.AdminUser, TestServer.AdminPassword);
             (await admin.SendAsync("ADDUSER afterwards after-pass")).Code.ShouldBe(200);
         }
         finally
@@ -123,7 +123,7 @@ public sealed partial class AdminProcessKillTests
     /// <summary>One admin session: ADDUSER, and DELUSER of every other user it added, until the server goes away.</summary>
     private static async Task RunSessionAsync(int port, string prefix, ConcurrentDictionary<string, Fate> fates, Action acknowledged)
     {
-        await using var admin = await Ctl.LoginAsync(port, TestServer.AdminUser, TestServer.AdminPassword);
+        await using var admin = await RawFtp.LoginAsync(port, TestServer.AdminUser, TestServer.AdminPassword);
         var added = new Queue<string>();
         for (var j = 0; ; j++)
         {

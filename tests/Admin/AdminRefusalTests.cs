@@ -19,7 +19,7 @@ public sealed class AdminRefusalTests
     {
         await using var server = await StartAsync();
         var bytes = File.ReadAllBytes(server.UsersFile);
-        await using var demo = await Ctl.LoginAsync(server.Port, Demo, DemoPass);
+        await using var demo = await RawFtp.LoginAsync(server.Port, Demo, DemoPass);
 
         foreach (var command in AdminCommands)
         {
@@ -41,7 +41,7 @@ public sealed class AdminRefusalTests
     {
         await using var server = await StartAsync();
         var bytes = File.ReadAllBytes(server.UsersFile);
-        await using var anonymous = await Ctl.ConnectAsync(server.Port);
+        await using var anonymous = await RawFtp.ConnectAsync(server.Port);
 
         foreach (var command in AdminCommands)
             (await anonymous.SendAsync(command)).Code.ShouldBe(530, command);
@@ -68,7 +68,7 @@ public sealed class AdminRefusalTests
     {
         await using var server = await StartAsync();
         var bytes = File.ReadAllBytes(server.UsersFile);
-        await using var admin = await Ctl.LoginAsync(server.Port, Adm, AdmPass);
+        await using var admin = await RawFtp.LoginAsync(server.Port, Adm, AdmPass);
 
         var reply = await admin.SendAsync(command);
 
@@ -92,7 +92,7 @@ public sealed class AdminRefusalTests
     {
         await using var server = await StartAsync();
         var bytes = File.ReadAllBytes(server.UsersFile);
-        await using var admin = await Ctl.LoginAsync(server.Port, Adm, AdmPass);
+        await using var admin = await RawFtp.LoginAsync(server.Port, Adm, AdmPass);
 
         var reply = await admin.SendAsync($"ADDUSER {name} some-pass");
         var site = await admin.SendAsync($"SITE ADDUSER {name} some-pass");
@@ -115,7 +115,7 @@ public sealed class AdminRefusalTests
     public async Task AddUser_LongestValidName_IsAccepted()
     {
         await using var server = await StartAsync();
-        await using var admin = await Ctl.LoginAsync(server.Port, Adm, AdmPass);
+        await using var admin = await RawFtp.LoginAsync(server.Port, Adm, AdmPass);
         const string name = "Abc_def.ghi-jklmnopqrstuvwxyz012"; // 32 characters
 
         (await admin.SendAsync($"ADDUSER {name} long-pass")).Code.ShouldBe(200);
@@ -133,7 +133,7 @@ public sealed class AdminRefusalTests
     {
         await using var server = await StartAsync();
         var bytes = File.ReadAllBytes(server.UsersFile);
-        await using var admin = await Ctl.LoginAsync(server.Port, Adm, AdmPass);
+        await using var admin = await RawFtp.LoginAsync(server.Port, Adm, AdmPass);
 
         var reply = await admin.SendAsync($"{verb} nobody");
         reply.Code.ShouldBe(550, reply.Text);
@@ -156,7 +156,7 @@ public sealed class AdminRefusalTests
     public async Task DuplicateAddUser_Gets550_AndKeepsTheOldPassword()
     {
         await using var server = await StartAsync();
-        await using var admin = await Ctl.LoginAsync(server.Port, Adm, AdmPass);
+        await using var admin = await RawFtp.LoginAsync(server.Port, Adm, AdmPass);
         var bytes = File.ReadAllBytes(server.UsersFile);
 
         var existing = await admin.SendAsync($"ADDUSER {Demo} hijacked");
@@ -179,7 +179,7 @@ public sealed class AdminRefusalTests
     {
         await using var server = await StartAsync(TwoAdminsToml());
         var bytes = File.ReadAllBytes(server.UsersFile);
-        await using var admin = await Ctl.LoginAsync(server.Port, Adm, AdmPass);
+        await using var admin = await RawFtp.LoginAsync(server.Port, Adm, AdmPass);
 
         foreach (var command in new[] { $"BAN {Adm}", $"DELUSER {Adm}", $"SITE BAN {Adm}", $"SITE DELUSER {Adm}" })
         {
@@ -197,8 +197,8 @@ public sealed class AdminRefusalTests
     public async Task SecondAdmin_CanBeBannedAndDeleted_WhileAnotherAdminRemains()
     {
         await using var server = await StartAsync(TwoAdminsToml());
-        await using var admin = await Ctl.LoginAsync(server.Port, Adm, AdmPass);
-        await using var boss = await Ctl.LoginAsync(server.Port, "boss", "boss-pass");
+        await using var admin = await RawFtp.LoginAsync(server.Port, Adm, AdmPass);
+        await using var boss = await RawFtp.LoginAsync(server.Port, "boss", "boss-pass");
 
         (await admin.SendAsync("BAN boss")).Code.ShouldBe(200);
         (await boss.ReadAsync(TimeSpan.FromSeconds(5))).Code.ShouldBe(421);
@@ -219,7 +219,7 @@ public sealed class AdminRefusalTests
         // before every command, so the command is refused as admin-only before the store is asked; either way the last
         // active admin must survive. (The store's own "last admin" message is covered by tests/Users.)
         await using var server = await StartAsync(TwoAdminsToml());
-        await using var admin = await Ctl.LoginAsync(server.Port, Adm, AdmPass);
+        await using var admin = await RawFtp.LoginAsync(server.Port, Adm, AdmPass);
         File.WriteAllText(server.UsersFile, DemoteFirstAdmin(File.ReadAllText(server.UsersFile)));
         (await EventuallyAsync(() => Task.FromResult(!server.Users.Users[Adm].Admin), TimeSpan.FromSeconds(5))).ShouldBeTrue();
         var bytes = File.ReadAllBytes(server.UsersFile);
@@ -239,7 +239,7 @@ public sealed class AdminRefusalTests
     public async Task DemotedAdmin_LosesAdminRightsInTheLiveSession()
     {
         await using var server = await StartAsync(TwoAdminsToml());
-        await using var admin = await Ctl.LoginAsync(server.Port, Adm, AdmPass);
+        await using var admin = await RawFtp.LoginAsync(server.Port, Adm, AdmPass);
         File.WriteAllText(server.UsersFile, DemoteFirstAdmin(File.ReadAllText(server.UsersFile)));
         (await EventuallyAsync(() => Task.FromResult(!server.Users.Users[Adm].Admin), TimeSpan.FromSeconds(5))).ShouldBeTrue();
         var bytes = File.ReadAllBytes(server.UsersFile);
@@ -265,9 +265,9 @@ public sealed class AdminRefusalTests
     public async Task Help_ListsTheAdminVerbsForAdminsOnly()
     {
         await using var server = await StartAsync();
-        await using var admin = await Ctl.LoginAsync(server.Port, Adm, AdmPass);
-        await using var demo = await Ctl.LoginAsync(server.Port, Demo, DemoPass);
-        await using var anonymous = await Ctl.ConnectAsync(server.Port);
+        await using var admin = await RawFtp.LoginAsync(server.Port, Adm, AdmPass);
+        await using var demo = await RawFtp.LoginAsync(server.Port, Demo, DemoPass);
+        await using var anonymous = await RawFtp.ConnectAsync(server.Port);
         string[] verbs = ["ADDUSER", "DELUSER", "BAN", "UNBAN"];
 
         var adminHelp = await admin.SendAsync("HELP");

@@ -106,12 +106,15 @@ internal sealed class TestServer : IAsyncDisposable
     }
 }
 
-/// <summary>A bare-bones control connection for tests: send a line, read one (possibly multi-line) reply.</summary>
+/// <summary>
+/// A bare control connection for tests: send a line, read one (possibly multi-line) reply. It can bind the client side to
+/// a chosen local address (127.0.0.2 for "another machine") and reports a closed or reset connection as code 0.
+/// </summary>
 internal sealed class RawFtp : IAsyncDisposable
 {
     private readonly TcpClient client;
-    private readonly StreamReader reader;
     private readonly Stream stream;
+    private readonly StreamReader reader;
 
     private RawFtp(TcpClient client)
     {
@@ -120,56 +123,96 @@ internal sealed class RawFtp : IAsyncDisposable
         reader = new StreamReader(stream, new UTF8Encoding(false));
     }
 
-    public static async Task<RawFtp> ConnectAsync(int port, IPAddress? address = null)
+    /// <summary>Connects to the server (127.0.0.1 unless told) from <paramref name="from"/> when given, and reads the greeting.</summary>
+    public static async Task<RawFtp> ConnectAsync(int port, IPAddress? server = null, IPAddress? from = null)
     {
-        var client = new TcpClient(address?.AddressFamily ?? AddressFamily.InterNetwork);
-        await client.ConnectAsync(address ?? IPAddress.Loopback, port);
-        var ftp = new RawFtp(client);
-        (await ftp.ReadAsync()).Code.ShouldBe(220);
-        return ftp;
+        server ??= IPAddress.Loopback;
+        var socket = from is null ? new TcpClient(server.AddressFamily) : new TcpClient(new IPEndPoint(from, 0));
+        await socket.ConnectAsync(server, port);
+        var ctl = new RawFtp(socket);
+        var greeting = await ctl.ReadAsync();
+        greeting.Code.ShouldBe(220, greeting.Text);
+        return ctl;
     }
 
-    public static async Task<RawFtp> LoginAsync(int port, string user = TestServer.DemoUser, string password = TestServer.DemoPassword)
+    /// <summary>Connects and logs in; fails the test unless the login succeeds.</summary>
+    public static async Task<RawFtp> LoginAsync(int port, string user = TestServer.DemoUser, string password = TestServer.DemoPassword, IPAddress? server = null, IPAddress? from = null)
     {
-        var ftp = await ConnectAsync(port);
-        (await ftp.SendAsync($"USER {user}")).Code.ShouldBe(331);
-        (await ftp.SendAsync($"PASS {password}")).Code.ShouldBe(230);
-        return ftp;
+        var ctl = await ConnectAsync(port, server, from);
+        var reply = await ctl.LoginAsync(user, password);
+        reply.Code.ShouldBe(230, $"login of {user}: {reply.Text}");
+        return ctl;
+    }
+
+    /// <summary>USER then PASS; returns the last reply (the USER reply when it was not 331).</summary>
+    public async Task<(int Code, string Text)> LoginAsync(string user, string password)
+    {
+        var reply = await SendAsync($"USER {user}");
+        if (reply.Code != 331) return reply;
+        return await SendAsync($"PASS {password}");
     }
 
     public IPEndPoint LocalEndPoint => (IPEndPoint)client.Client.LocalEndPoint!;
 
-    public async Task<(int Code, string Text)> SendAsync(string line)
+    public async Task<(int Code, string Text)> SendAsync(string line, TimeSpan? timeout = null)
     {
         await SendLineAsync(line);
-        return await ReadAsync();
+        return await ReadAsync(timeout);
     }
 
-    public async Task SendLineAsync(string line)
-    {
-        var bytes = Encoding.UTF8.GetBytes(line + "\r\n");
-        await stream.WriteAsync(bytes);
-    }
+    public async Task SendLineAsync(string line) => await stream.WriteAsync(Encoding.UTF8.GetBytes(line + "\r\n"));
 
     public async Task SendRawAsync(byte[] bytes) => await stream.WriteAsync(bytes);
 
-    /// <summary>Reads one reply; Text holds all its lines joined with '\n'. Code 0 when the server closed the connection.</summary>
+    /// <summary>One reply, all lines joined with '\n'; code 0 when the server closed (or reset) the connection.</summary>
     public async Task<(int Code, string Text)> ReadAsync(TimeSpan? timeout = null)
     {
         using var cancel = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(20));
-        var first = await reader.ReadLineAsync(cancel.Token);
-        if (first is null) return (0, "");
-        var code = int.Parse(first[..3], System.Globalization.CultureInfo.InvariantCulture);
-        var lines = new List<string> { first };
-        if (first.Length > 3 && first[3] == '-')
+        try
         {
-            while (await reader.ReadLineAsync(cancel.Token) is { } line)
+            var first = await reader.ReadLineAsync(cancel.Token);
+            if (first is null) return (0, "");
+            var code = int.Parse(first[..3], System.Globalization.CultureInfo.InvariantCulture);
+            var lines = new List<string> { first };
+            if (first.Length > 3 && first[3] == '-')
             {
-                lines.Add(line);
-                if (line.Length >= 4 && line.StartsWith(first[..3], StringComparison.Ordinal) && line[3] == ' ') break;
+                while (await reader.ReadLineAsync(cancel.Token) is { } line)
+                {
+                    lines.Add(line);
+                    if (line.Length >= 4 && line.StartsWith(first[..3], StringComparison.Ordinal) && line[3] == ' ') break;
+                }
             }
+            return (code, string.Join('\n', lines));
         }
-        return (code, string.Join('\n', lines));
+        catch (IOException)
+        {
+            return (0, "");
+        }
+    }
+
+    /// <summary>True when the server closes the connection within <paramref name="timeout"/> without sending anything more.</summary>
+    public async Task<bool> ClosedAsync(TimeSpan? timeout = null)
+    {
+        var reply = await ReadAsync(timeout ?? TimeSpan.FromSeconds(5));
+        return reply.Code == 0;
+    }
+
+    /// <summary>Uploads <paramref name="content"/> with EPSV + STOR.</summary>
+    public async Task UploadAsync(string name, byte[] content)
+    {
+        var (code, text) = await SendAsync("EPSV");
+        code.ShouldBe(229, text);
+        var port = int.Parse(text.Split('|')[3], System.Globalization.CultureInfo.InvariantCulture);
+        using (var data = new TcpClient(AddressFamily.InterNetwork))
+        {
+            await data.ConnectAsync(IPAddress.Loopback, port);
+            await SendLineAsync($"STOR {name}");
+            (await ReadAsync()).Code.ShouldBe(150);
+            await data.GetStream().WriteAsync(content);
+            data.Client.Shutdown(SocketShutdown.Send);
+        }
+        var done = await ReadAsync();
+        done.Code.ShouldBe(226, done.Text);
     }
 
     /// <summary>Opens a passive data connection with EPSV and returns it.</summary>
@@ -189,3 +232,4 @@ internal sealed class RawFtp : IAsyncDisposable
         await Task.CompletedTask;
     }
 }
+
