@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using ScriptFtp.Tests.Support;
 using ScriptFtp.Toml;
 
 namespace ScriptFtp.Tests.Core;
@@ -8,21 +9,14 @@ public class ConfigTests
 {
     private static ServerConfig Bind(string toml) => ServerConfig.FromToml(ScriptFtp.Toml.Toml.Parse(toml, "ftp.toml"), "ftp.toml", "/srv/ftp");
 
-    private static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(TestContext.CurrentContext.TestDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "ScriptFtp.sln"))) return dir.FullName;
-        throw new DirectoryNotFoundException("ScriptFtp.sln not found above the test folder");
-    }
-
     [Test]
     public void Shipped_ftp_toml_binds_with_documented_defaults()
     {
-        var config = ServerConfig.Load(Path.Combine(RepoRoot(), "ftp.toml"));
+        var config = ServerConfig.Load(Repo.File("ftp.toml"));
         config.Port.ShouldBe(2121);
         config.Listen.ShouldBe(IPAddress.IPv6Any);
         config.AllowOverwrite.ShouldBeFalse();
-        config.Root.ShouldBe(Path.Combine(RepoRoot(), "ftproot"));
+        config.Root.ShouldBe(Repo.File("ftproot"));
         config.PluginSettings.ShouldContainKey("quota");
     }
 

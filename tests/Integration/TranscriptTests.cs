@@ -23,10 +23,7 @@ public class TranscriptTests
     /// <summary>The transcripts file, found by walking up from the test binaries to the solution folder.</summary>
     private static string TranscriptsPath()
     {
-        for (var folder = new DirectoryInfo(AppContext.BaseDirectory); folder is not null; folder = folder.Parent)
-            if (File.Exists(Path.Combine(folder.FullName, "ScriptFtp.sln")))
-                return Path.Combine(folder.FullName, "tests", "Integration", FileName);
-        throw new FileNotFoundException($"ScriptFtp.sln not found above {AppContext.BaseDirectory}; cannot locate {FileName}");
+        return Repo.File("tests", "Integration", FileName);
     }
 
     /// <summary>Parses the file; a malformed line throws with its line number.</summary>

@@ -34,9 +34,7 @@ internal sealed class PluginTestServer : IAsyncDisposable
     /// <summary>The plugins shipped in the repository's plugins/ folder.</summary>
     public static Dictionary<string, string> ShippedPlugins()
     {
-        var folder = new DirectoryInfo(TestContext.CurrentContext.TestDirectory);
-        while (folder is not null && !File.Exists(Path.Combine(folder.FullName, "ScriptFtp.sln"))) folder = folder.Parent;
-        var plugins = Path.Combine(folder?.FullName ?? throw new DirectoryNotFoundException("repository root not found"), "plugins");
+        var plugins = Repo.File("plugins");
         return Directory.GetFiles(plugins, "*.csx").ToDictionary(p => Path.GetFileName(p), File.ReadAllText);
     }
 

@@ -9,9 +9,7 @@ public class ReadmeExampleTests
 {
     private static string ReadmeExample()
     {
-        var folder = new DirectoryInfo(TestContext.CurrentContext.TestDirectory);
-        while (folder is not null && !File.Exists(Path.Combine(folder.FullName, "ScriptFtp.sln"))) folder = folder.Parent;
-        var readme = File.ReadAllText(Path.Combine(folder!.FullName, "README.md"));
+        var readme = File.ReadAllText(Repo.File("README.md"));
         var match = Regex.Match(readme, @"```csharp\n// plugins/hello\.csx\n(.*?)```", RegexOptions.Singleline);
         match.Success.ShouldBeTrue("README.md should hold the plugins/hello.csx example");
         return match.Groups[1].Value;

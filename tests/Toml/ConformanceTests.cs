@@ -10,13 +10,8 @@ public class ConformanceTests
 {
     private static string? CorpusRoot()
     {
-        var start = TestContext.CurrentContext.TestDirectory ?? AppContext.BaseDirectory;
-        for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "ScriptFtp.sln")))
-                return Path.GetFullPath(Path.Combine(dir.FullName, "..", "shared", "toml-test"));
-        }
-        return null;
+        var root = ScriptFtp.Tests.Support.Repo.TryRoot();
+        return root is null ? null : Path.GetFullPath(Path.Combine(root, "..", "shared", "toml-test"));
     }
 
     private static IEnumerable<TestCaseData> Cases(string prefix)
