@@ -6,7 +6,7 @@
 //   [plugin.quota.users]
 //   alice = 5000             # alice may use 5000 MB
 //
-// Before each upload the plugin adds up what the user's home already holds; at or over the limit the
+// Before each upload the plugin checks what the user's home already holds; at or over the limit the
 // upload is refused with 552 and no file is created. The size of an upload is not known before it
 // starts, so a user just under the limit may end just over it (a soft limit, like most FTP servers').
 // SITE QUOTA shows a user where they stand.
@@ -25,11 +25,25 @@ settings.RejectUnknown();
 long LimitBytes(PluginContext ctx) => perUser.GetValueOrDefault(ctx.User!.Name, defaultMb) * 1024 * 1024;
 string Mb(long bytes) => (bytes / (1024.0 * 1024)).ToString("0.0", CultureInfo.InvariantCulture);
 
+// Adding up a large home on every upload would be slow, so each user's usage is remembered: uploads add to it, and the
+// folder is walked again only when the remembered figure is a minute old or near the limit (deletes only make it high).
+var usage = new System.Collections.Concurrent.ConcurrentDictionary<string, (long Bytes, DateTimeOffset Measured)>();
+long Measure(PluginContext ctx)
+{
+    var used = ctx.Files!.UsedBytes();
+    usage[ctx.User!.Name] = (used, DateTimeOffset.UtcNow);
+    return used;
+}
+
+OnFileReceived((ctx, path, bytes) => usage.AddOrUpdate(ctx.User!.Name, _ => (bytes, DateTimeOffset.MinValue), (_, u) => (u.Bytes + bytes, u.Measured)));
+
 OnBeforeUpload((ctx, path) =>
 {
     var limit = LimitBytes(ctx);
     if (limit == 0) return null;
-    var used = ctx.Files!.UsedBytes();
+    if (usage.TryGetValue(ctx.User!.Name, out var known) && DateTimeOffset.UtcNow - known.Measured < TimeSpan.FromMinutes(1) && known.Bytes < limit * 0.9)
+        return null;
+    var used = Measure(ctx);
     if (used < limit) return null;
     ctx.Log.Information("Upload of {Path} refused: {Used} MB used of {Limit} MB", path, Mb(used), Mb(limit));
     return ctx.Reply(552, $"Quota exceeded: you use {Mb(used)} MB of {Mb(limit)} MB. Delete files to upload more.");
@@ -38,6 +52,6 @@ OnBeforeUpload((ctx, path) =>
 AddSiteCommand("QUOTA", Access.LoggedIn, "QUOTA", "Show your disk usage and quota.", ctx =>
 {
     var limit = LimitBytes(ctx);
-    var used = ctx.Files!.UsedBytes();
+    var used = Measure(ctx);
     return ctx.Reply(200, limit == 0 ? $"You use {Mb(used)} MB; no quota." : $"You use {Mb(used)} MB of {Mb(limit)} MB.");
 });
