@@ -133,6 +133,27 @@ public class LifecycleTests
         }
     }
 
+    [Test]
+    public async Task Hash_password_prints_a_salted_hash_that_verifies()
+    {
+        var start = new ProcessStartInfo("dotnet", [Path.Combine(TestContext.CurrentContext.TestDirectory, "ScriptFtp.Server.dll"), "hash-password"])
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using var process = Process.Start(start)!;
+        await process.StandardInput.WriteLineAsync("correct horse");
+        process.StandardInput.Close();
+        var output = (await process.StandardOutput.ReadToEndAsync()).Trim();
+        await process.WaitForExitAsync();
+        process.ExitCode.ShouldBe(0);
+        output.ShouldStartWith("pbkdf2-sha256$");
+        output.ShouldNotContain("correct horse");
+        Passwords.Verify(output, "correct horse").ShouldBeTrue();
+        Passwords.Verify(output, "wrong").ShouldBeFalse();
+    }
+
     internal static async Task<int> ReadPortAsync(Process process)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
