@@ -72,81 +72,70 @@ public sealed record ServerConfig
         var defaults = new ServerConfig();
         string Full(string p) => Path.GetFullPath(Path.Combine(baseFolder, p));
         var top = new TomlTableReader(document, sourceName);
+        // A missing section reads as an empty one, so every default (relative paths included) is applied in one place.
+        TomlTableReader Section(string name) => top.Table(name) ?? new TomlTableReader(TomlTable.Empty, sourceName, name);
         var config = defaults;
 
-        if (top.Table("server") is { } server)
+        var server = Section("server");
+        config = config with
         {
-            config = config with
-            {
-                Listen = Address(server, "listen", defaults.Listen)!,
-                Port = server.Int32("port", defaults.Port, 0, 65535),
-                Root = Full(server.String("root", "ftproot")),
-                UsersFile = Full(server.String("users_file", "users.toml")),
-                Banner = server.String("banner", defaults.Banner),
-                AllowOverwrite = server.Boolean("allow_overwrite", defaults.AllowOverwrite),
-                IdleTimeout = Duration(server, "idle_timeout", defaults.IdleTimeout, 1),
-                DataTimeout = Duration(server, "data_timeout", defaults.DataTimeout, 1),
-                MaxConnections = server.Int32("max_connections", defaults.MaxConnections, 1, 100_000),
-                MaxConnectionsPerAddress = server.Int32("max_connections_per_address", defaults.MaxConnectionsPerAddress, 1, 100_000),
-                ShutdownGrace = Duration(server, "shutdown_grace", defaults.ShutdownGrace, 0),
-            };
-            if (config.Banner.Contains('\n') || config.Banner.Contains('\r')) throw server.Error("banner", "banner must be a single line");
-            server.RejectUnknown();
-        }
-        else config = config with { Root = Full("ftproot"), UsersFile = Full("users.toml") };
+            Listen = Address(server, "listen", defaults.Listen)!,
+            Port = server.Int32("port", defaults.Port, 0, 65535),
+            Root = Full(server.String("root", "ftproot")),
+            UsersFile = Full(server.String("users_file", "users.toml")),
+            Banner = server.String("banner", defaults.Banner),
+            AllowOverwrite = server.Boolean("allow_overwrite", defaults.AllowOverwrite),
+            IdleTimeout = Duration(server, "idle_timeout", defaults.IdleTimeout, 1),
+            DataTimeout = Duration(server, "data_timeout", defaults.DataTimeout, 1),
+            MaxConnections = server.Int32("max_connections", defaults.MaxConnections, 1, 100_000),
+            MaxConnectionsPerAddress = server.Int32("max_connections_per_address", defaults.MaxConnectionsPerAddress, 1, 100_000),
+            ShutdownGrace = Duration(server, "shutdown_grace", defaults.ShutdownGrace, 0),
+        };
+        if (config.Banner.Contains('\n') || config.Banner.Contains('\r')) throw server.Error("banner", "banner must be a single line");
+        server.RejectUnknown();
 
-        if (top.Table("passive") is { } passive)
+        var passive = Section("passive");
+        config = config with
         {
-            config = config with
-            {
-                PassivePortMin = passive.Int32("port_min", 0, 0, 65535),
-                PassivePortMax = passive.Int32("port_max", 0, 0, 65535),
-                PublicAddress = Address(passive, "public_address", null),
-            };
-            if (config.PassivePortMin > config.PassivePortMax) throw passive.Error("port_min", "port_min must not be greater than port_max");
-            if ((config.PassivePortMin == 0) != (config.PassivePortMax == 0)) throw passive.Error("port_min", "set both port_min and port_max, or neither");
-            if (config.PublicAddress is { AddressFamily: not System.Net.Sockets.AddressFamily.InterNetwork })
-                throw passive.Error("public_address", "public_address must be an IPv4 address (PASV can only advertise IPv4)");
-            passive.RejectUnknown();
-        }
+            PassivePortMin = passive.Int32("port_min", 0, 0, 65535),
+            PassivePortMax = passive.Int32("port_max", 0, 0, 65535),
+            PublicAddress = Address(passive, "public_address", null),
+        };
+        if (config.PassivePortMin > config.PassivePortMax) throw passive.Error("port_min", "port_min must not be greater than port_max");
+        if ((config.PassivePortMin == 0) != (config.PassivePortMax == 0)) throw passive.Error("port_min", "set both port_min and port_max, or neither");
+        if (config.PublicAddress is { AddressFamily: not System.Net.Sockets.AddressFamily.InterNetwork })
+            throw passive.Error("public_address", "public_address must be an IPv4 address (PASV can only advertise IPv4)");
+        passive.RejectUnknown();
 
-        if (top.Table("log") is { } log)
+        var log = Section("log");
+        var file = log.String("file", "logs/scriptftp-.log");
+        config = config with
         {
-            var file = log.String("file", "logs/scriptftp-.log");
-            config = config with
-            {
-                LogFile = file.Length == 0 ? null : Full(file),
-                LogLevel = log.Enum("level", defaults.LogLevel),
-            };
-            log.RejectUnknown();
-        }
-        else config = config with { LogFile = Full("logs/scriptftp-.log") };
+            LogFile = file.Length == 0 ? null : Full(file),
+            LogLevel = log.Enum("level", defaults.LogLevel),
+        };
+        log.RejectUnknown();
 
-        if (top.Table("security") is { } security)
+        var security = Section("security");
+        config = config with
         {
-            config = config with
-            {
-                MaxFailedLogins = security.Int32("max_failed_logins", defaults.MaxFailedLogins, 1, 1_000_000),
-                FailureWindow = Duration(security, "failure_window", defaults.FailureWindow, 1),
-                LoginDelay = Duration(security, "login_delay", defaults.LoginDelay, 0),
-                Lockout = Duration(security, "lockout", defaults.Lockout, 0),
-            };
-            security.RejectUnknown();
-        }
+            MaxFailedLogins = security.Int32("max_failed_logins", defaults.MaxFailedLogins, 1, 1_000_000),
+            FailureWindow = Duration(security, "failure_window", defaults.FailureWindow, 1),
+            LoginDelay = Duration(security, "login_delay", defaults.LoginDelay, 0),
+            Lockout = Duration(security, "lockout", defaults.Lockout, 0),
+        };
+        security.RejectUnknown();
 
-        if (top.Table("plugins") is { } plugins)
+        var plugins = Section("plugins");
+        var folder = plugins.String("folder", "plugins");
+        config = config with
         {
-            var folder = plugins.String("folder", "plugins");
-            config = config with
-            {
-                PluginsFolder = folder.Length == 0 ? null : Full(folder),
-                PluginsStrict = plugins.Boolean("strict", defaults.PluginsStrict),
-                PluginTimeout = Duration(plugins, "timeout", defaults.PluginTimeout, 0.001),
-                PluginsReload = plugins.Boolean("reload", defaults.PluginsReload),
-            };
-            plugins.RejectUnknown();
-        }
-        else config = config with { PluginsFolder = Full("plugins") };
+            PluginsFolder = folder.Length == 0 ? null : Full(folder),
+            PluginsStrict = plugins.Boolean("strict", defaults.PluginsStrict),
+            PluginTimeout = Duration(plugins, "timeout", defaults.PluginTimeout, 0.001),
+            PluginsReload = plugins.Boolean("reload", defaults.PluginsReload),
+        };
+        plugins.RejectUnknown();
 
         if (top.RawTable("plugin") is { } pluginSections)
         {
