@@ -358,7 +358,9 @@ internal sealed class Connection
                 log.Information("Upload of {Path} refused by a plugin: {Reply}", virtualPath, refusal.Lines.FirstOrDefault());
                 return new EffectResult.Refused(refusal);
             }
-            if (effect is Effect.SendFile && !CanRead(physical!)) return new EffectResult.Failed("Permission denied.");
+            // A download's file is opened before the data connection, so an unreadable file is a 550, not a broken transfer.
+            await using var source = effect is Effect.SendFile ? OpenForReading(physical!) : null;
+            if (effect is Effect.SendFile && source is null) return new EffectResult.Failed("Permission denied.");
 
             Socket data;
             try
@@ -383,7 +385,7 @@ internal sealed class Connection
                 var watch = Stopwatch.StartNew();
                 var result = effect switch
                 {
-                    Effect.SendFile s => await SendFileAsync(data, s, physical!, mode, counter, cancel),
+                    Effect.SendFile s => await SendFileAsync(data, s, source!, mode, counter, cancel),
                     Effect.SendText t => await SendTextAsync(data, t, counter, cancel),
                     Effect.ReceiveFile r => await ReceiveFileAsync(data, r, physical!, mode, counter, cancel),
                     _ => throw new ArgumentException("not a transfer", nameof(effect)),
@@ -408,27 +410,24 @@ internal sealed class Connection
         }
     }
 
-    private static bool CanRead(string path)
+    private static FileStream? OpenForReading(string path)
     {
-        try
-        {
-            using var _ = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1);
-            return true;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return false;
-        }
+        try { return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 0, FileOptions.Asynchronous | FileOptions.SequentialScan); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
     }
 
-    private async Task<EffectResult> SendFileAsync(Socket data, Effect.SendFile send, string physical, string mode, DataChannel.Counter counter, CancellationToken cancel)
+    private async Task<EffectResult> SendFileAsync(Socket data, Effect.SendFile send, FileStream file, string mode, DataChannel.Counter counter, CancellationToken cancel)
     {
-        var size = new FileInfo(physical).Length;
-        await SendAsync([new Reply(150, $"Opening {mode} mode data connection for {VirtualPath.Name(send.Path)} ({size - send.Offset} bytes).")]);
+        await SendAsync([new Reply(150, $"Opening {mode} mode data connection for {VirtualPath.Name(send.Path)} ({file.Length - send.Offset} bytes).")]);
         try
         {
-            var bytes = await DataChannel.SendFileAsync(data, physical, send.Offset, send.Type, host.Config.DataTimeout, counter, cancel);
+            var bytes = await DataChannel.SendFileAsync(data, file, send.Offset, send.Type, host.Config.DataTimeout, counter, cancel);
             return new EffectResult.Transferred(bytes, send.Path, true, null);
+        }
+        catch (DataChannel.LocalFileException e)
+        {
+            log.Error("Reading {Path} failed: {Reason}", send.Path, e.Message);
+            return new EffectResult.Transferred(counter.Bytes, send.Path, false, "Local error: the file could not be read.");
         }
         catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
         {
@@ -491,11 +490,11 @@ internal sealed class Connection
                 try
                 {
                     await DataChannel.ReceiveAsync(data, file, receive.Type, host.Config.DataTimeout, counter, cancel);
-                    await file.FlushAsync(CancellationToken.None);
                     completed = true;
                 }
-                catch (IOException e) when (e.InnerException is not SocketException && e is not EndOfStreamException && !IsNetwork(e))
+                catch (DataChannel.LocalFileException e)
                 {
+                    log.Error("Writing {Path} failed: {Reason}", receive.Path, e.Message);
                     error = "Local error: the file could not be written (disk full?).";
                 }
                 catch (Exception e) when (e is IOException or SocketException or OperationCanceledException) { }
@@ -535,8 +534,6 @@ internal sealed class Connection
             if (!File.Exists(candidate) && !Directory.Exists(candidate)) return candidate;
         }
     }
-
-    private static bool IsNetwork(IOException e) => e.InnerException is SocketException || e.Source == "System.Net.Sockets";
 
     /// <summary>Moves a finished upload to its name; null when the name was taken meanwhile and overwriting is off.</summary>
     private static string? Place(string partial, string physical, WriteMode mode)

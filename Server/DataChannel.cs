@@ -81,9 +81,8 @@ internal static class DataChannel
     }
 
     /// <summary>Sends a file from an offset. Binary files go through the kernel's sendfile, in chunks so that a stall is noticed.</summary>
-    public static async Task<long> SendFileAsync(Socket socket, string path, long offset, TransferType type, TimeSpan stall, Counter counter, CancellationToken cancel)
+    public static async Task<long> SendFileAsync(Socket socket, FileStream file, long offset, TransferType type, TimeSpan stall, Counter counter, CancellationToken cancel)
     {
-        await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 0, FileOptions.Asynchronous | FileOptions.SequentialScan);
         using var watchdog = new Watchdog(stall, cancel);
         if (type == TransferType.Binary)
         {
@@ -100,7 +99,7 @@ internal static class DataChannel
         }
         file.Seek(offset, SeekOrigin.Begin);
         await using var network = new NetworkStream(socket, ownsSocket: false);
-        return await CopyAsync(file, network, ToCrLf, false, watchdog, counter);
+        return await CopyAsync(file, network, file, ToCrLf, false, watchdog, counter);
     }
 
     private const int SendFileChunk = 16 << 20;
@@ -148,8 +147,8 @@ internal static class DataChannel
         await using var network = new NetworkStream(socket, ownsSocket: false);
         using var watchdog = new Watchdog(stall, cancel);
         return type == TransferType.Ascii
-            ? await CopyAsync(network, target, FromCrLf, true, watchdog, counter)
-            : await CopyAsync(network, target, null, false, watchdog, counter);
+            ? await CopyAsync(network, target, target, FromCrLf, true, watchdog, counter)
+            : await CopyAsync(network, target, target, null, false, watchdog, counter);
     }
 
     /// <summary>Cancels when no progress was made for the stall limit, or when the transfer is aborted.</summary>
@@ -161,6 +160,9 @@ internal static class DataChannel
         public void Dispose() => source.Dispose();
     }
 
+    /// <summary>The file side of a transfer failed (disk full, read error): the server's fault, not the client's.</summary>
+    public sealed class LocalFileException(IOException inner) : IOException(inner.Message, inner);
+
     /// <summary>Bytes moved so far, read by STAT while a transfer runs.</summary>
     public sealed class Counter
     {
@@ -169,9 +171,20 @@ internal static class DataChannel
 
     private delegate int Convert(ReadOnlySpan<byte> input, Span<byte> output, ref bool pendingCr);
 
-    private static async Task<long> CopyAsync(Stream source, Stream target, Convert? convert, bool flushPendingCr, Watchdog watchdog, Counter counter)
+    /// <summary>Copies until the source ends; an I/O error on <paramref name="file"/> (one of the two) becomes a <see cref="LocalFileException"/>.</summary>
+    private static async Task<long> CopyAsync(Stream source, Stream target, Stream file, Convert? convert, bool flushPendingCr, Watchdog watchdog, Counter counter)
     {
         var cancel = watchdog.Token;
+        async ValueTask<int> ReadAsync(Memory<byte> into)
+        {
+            try { return await source.ReadAsync(into, cancel); }
+            catch (IOException e) when (source == file) { throw new LocalFileException(e); }
+        }
+        async ValueTask WriteAsync(ReadOnlyMemory<byte> from)
+        {
+            try { await target.WriteAsync(from, cancel); }
+            catch (IOException e) when (target == file) { throw new LocalFileException(e); }
+        }
         var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
         var converted = convert is null ? null : ArrayPool<byte>.Shared.Rent(BufferSize * 2);
         var pendingCr = false;
@@ -182,24 +195,24 @@ internal static class DataChannel
             while (true)
             {
                 watchdog.Kick();
-                read = await source.ReadAsync(buffer.AsMemory(0, BufferSize), cancel);
+                read = await ReadAsync(buffer.AsMemory(0, BufferSize));
                 if (read == 0) break;
                 if (convert is null)
                 {
-                    await target.WriteAsync(buffer.AsMemory(0, read), cancel);
+                    await WriteAsync(buffer.AsMemory(0, read));
                     total += read;
                 }
                 else
                 {
                     var count = convert(buffer.AsSpan(0, read), converted, ref pendingCr);
-                    await target.WriteAsync(converted.AsMemory(0, count), cancel);
+                    await WriteAsync(converted.AsMemory(0, count));
                     total += count;
                 }
                 counter.Bytes = total;
             }
             if (pendingCr && flushPendingCr)
             {
-                await target.WriteAsync(new byte[] { (byte)'\r' }, cancel);
+                await WriteAsync(new byte[] { (byte)'\r' });
                 total++;
             }
             return total;
