@@ -172,6 +172,9 @@ internal sealed class FtpServer : IAsyncDisposable
 
     private async Task ServeAsync(Socket socket)
     {
+        // Replies go out one whole write at a time. With Nagle on, the 226 after a transfer waits for the client's
+        // delayed ACK of the 150 (40 ms on Linux), which made every small-file transfer 40 ms slower.
+        socket.NoDelay = true;
         var remote = DataAddress.Normalize(((IPEndPoint)socket.RemoteEndPoint!).Address);
         var refusal = host.Sessions.Count >= host.Config.MaxConnections
             ? "Too many connections; try again later."

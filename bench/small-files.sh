@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Many small uploads and downloads in one lftp session over loopback: the per-file cost (PASV, STOR/RETR, 226),
+# which large-file throughput hides. Prints the median seconds of RUNS runs for COUNT files of SIZE bytes each way.
+#
+# Needs: lftp, python3, dotnet. Usage: bench/small-files.sh           (RUNS=5 COUNT=500 SIZE=4096 by default)
+#        SERVER_DLL=/other/build/ScriptFtp.Server.dll bench/small-files.sh   (to compare another build)
+set -euo pipefail
+
+RUNS=${RUNS:-5}
+COUNT=${COUNT:-500}
+SIZE=${SIZE:-4096}
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+command -v lftp >/dev/null || { echo "missing: lftp" >&2; exit 2; }
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+WORK=$(mktemp -d /tmp/scriptftp-small.XXXXXX)
+PID=""
+cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+if [ -z "${SERVER_DLL:-}" ]; then
+  dotnet build -c Release "$REPO/Server" -v quiet -nologo >&2
+  SERVER_DLL="$REPO/Server/bin/Release/net10.0/ScriptFtp.Server.dll"
+fi
+
+mkdir -p "$WORK/files" "$WORK/back" "$WORK/root/bench"
+for i in $(seq "$COUNT"); do head -c "$SIZE" /dev/urandom > "$WORK/files/f$i.bin"; done
+PORT=$(free_port)
+printf '[users.bench]\npassword = "bench"\nhome = "bench"\n' > "$WORK/users.toml"
+cat > "$WORK/ftp.toml" <<EOF
+[server]
+listen = "127.0.0.1"
+port = $PORT
+root = "root"
+users_file = "users.toml"
+allow_overwrite = true
+[log]
+file = ""
+level = "Warning"
+[plugins]
+folder = ""
+EOF
+dotnet "$SERVER_DLL" --config "$WORK/ftp.toml" > "$WORK/console.log" 2>&1 &
+PID=$!
+for _ in $(seq 100); do lftp -e "set net:max-retries 1; ls; bye" -u bench,bench "ftp://127.0.0.1:$PORT" >/dev/null 2>&1 && break; sleep 0.1; done
+
+run() { # lftp commands: seconds taken
+  local start end
+  start=$(date +%s%N)
+  (cd "$WORK/$1" && lftp -e "set cmd:fail-exit yes; set ftp:passive-mode yes; $2; bye" -u bench,bench "ftp://127.0.0.1:$PORT" >/dev/null)
+  end=$(date +%s%N)
+  echo "$(( (end - start) / 1000000 ))"
+}
+
+up=(); down=()
+for _ in $(seq "$RUNS"); do
+  rm -f "$WORK/root/bench/"* "$WORK/back/"*
+  up+=("$(run files "mput *.bin")")
+  down+=("$(run back "mget *.bin")")
+  [ "$(ls "$WORK/back" | wc -l)" = "$COUNT" ] || { echo "download lost files" >&2; exit 1; }
+done
+printf '%s files of %s bytes: upload %s ms, download %s ms (median of %s)\n' "$COUNT" "$SIZE" \
+  "$(printf '%s\n' "${up[@]}" | median)" "$(printf '%s\n' "${down[@]}" | median)" "$RUNS"
