@@ -478,6 +478,7 @@ internal sealed class Connection
         var completed = false;
         string? error = null;
         var storedAs = receive.Path;
+        var receiving = Stopwatch.StartNew();
         try
         {
             await using (file)
@@ -500,8 +501,10 @@ internal sealed class Connection
                 catch (Exception e) when (e is IOException or SocketException or OperationCanceledException) { }
             }
             // In stream mode the end of the data connection marks the end of the file, and a client that dies mid-upload
-            // closes it the same way. Its control connection goes down with it: then the upload is not taken as complete.
-            if (completed && ControlGone())
+            // closes it the same way. Its control connection goes down with it, but not always first: a killed process
+            // closes its sockets one by one, and under load the two ends can arrive milliseconds apart. Only a file
+            // about to be moved into place is worth waiting for.
+            if (completed && (inPlace ? ControlGone() : await ControlClosesWithinAsync(SettleTime(receiving.Elapsed))))
             {
                 completed = false;
                 log.Information("Upload of {Path} discarded: the control connection closed with the data connection", receive.Path);
@@ -518,6 +521,22 @@ internal sealed class Connection
         {
             if (!inPlace && File.Exists(target)) File.Delete(target);
         }
+    }
+
+    /// <summary>
+    /// How long a finished whole-file upload waits for a dying client's control connection to close. Bounded by the
+    /// transfer's own length, so a batch of small files is not slowed much; a client is rarely killed inside a
+    /// transfer that short.
+    /// </summary>
+    private static TimeSpan SettleTime(TimeSpan transfer) => transfer < MaxSettleTime ? transfer : MaxSettleTime;
+
+    private static readonly TimeSpan MaxSettleTime = TimeSpan.FromMilliseconds(50);
+
+    private async Task<bool> ControlClosesWithinAsync(TimeSpan wait)
+    {
+        if (ControlGone()) return true;
+        await Task.WhenAny(reader.Closed, Task.Delay(wait));
+        return ControlGone();
     }
 
     private bool ControlGone()
@@ -567,8 +586,13 @@ internal sealed class Connection
         private int end;
         private bool discarding;
 
+        private readonly TaskCompletionSource closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
         /// <summary>The client closed the control connection.</summary>
         public bool Ended { get; private set; }
+
+        /// <summary>Completes when a read finds the control connection closed or broken.</summary>
+        public Task Closed => closed.Task;
 
         public async Task<Line?> ReadAsync(CancellationToken cancel)
         {
@@ -596,10 +620,18 @@ internal sealed class Connection
                     end -= start;
                     start = 0;
                 }
-                var read = await stream.ReadAsync(buffer.AsMemory(end), cancel);
+                int read;
+                try { read = await stream.ReadAsync(buffer.AsMemory(end), cancel); }
+                catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+                {
+                    Ended = true;
+                    closed.TrySetResult();
+                    throw;
+                }
                 if (read == 0)
                 {
                     Ended = true;
+                    closed.TrySetResult();
                     return null;
                 }
                 end += read;

@@ -212,6 +212,43 @@ public class AbortAndBrokenTransferTests
     }
 
     [Test]
+    public async Task An_upload_whose_control_connection_closes_just_after_its_data_ends_leaves_no_file()
+    {
+        await using var server = await TestServer.StartAsync();
+        var ftp = await RawFtp.LoginAsync(server.Port);
+
+        var data = await StartHalfUploadAsync(ftp, "late.bin");
+        // A killed client closes its sockets one at a time: here the data connection ends with a normal FIN first.
+        await Task.Delay(200);
+        data.Client.Shutdown(SocketShutdown.Send);
+        data.Dispose();
+        await Task.Delay(10);
+        await ftp.DisposeAsync();
+
+        (await Tools.EventuallyAsync(() => server.Server.Host.Sessions.IsEmpty)).ShouldBeTrue("the session should end");
+        File.Exists(Path.Combine(server.DemoHome, "late.bin")).ShouldBeFalse("a truncated upload was stored under the real name");
+        Tools.PartialFiles(server.Root).ShouldBeEmpty();
+        server.ShouldHaveLoggedNoErrors();
+    }
+
+    [Test]
+    public async Task An_upload_that_ends_while_its_control_connection_stays_open_is_stored()
+    {
+        await using var server = await TestServer.StartAsync();
+        await using var ftp = await RawFtp.LoginAsync(server.Port);
+
+        var data = await StartHalfUploadAsync(ftp, "whole.bin");
+        await Task.Delay(200);
+        data.Client.Shutdown(SocketShutdown.Send);
+        data.Dispose();
+
+        (await ftp.ReadAsync()).Code.ShouldBe(226);
+        var stored = Path.Combine(server.DemoHome, "whole.bin");
+        File.ReadAllBytes(stored).ShouldBe(Tools.RandomBytes(8 * 1024 * 1024, seed: 31));
+        Tools.PartialFiles(server.Root).ShouldBeEmpty();
+    }
+
+    [Test]
     public async Task Abor_during_an_upload_answers_426_then_226_and_leaves_no_file()
     {
         await using var server = await TestServer.StartAsync();
