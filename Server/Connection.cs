@@ -278,6 +278,9 @@ internal sealed class Connection
         if (status == AuthStatus.Ok && account is not null)
         {
             host.Guard.RecordSuccess(address, account.Name);
+            // The password just proved right is the only chance to hash a hand-written plain-text one.
+            if (Passwords.IsPlainText(account.PasswordHash))
+                await host.Users.StoreHashedAsync(account.Name, attempt.Password);
             string home;
             try
             {

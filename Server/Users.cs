@@ -265,6 +265,23 @@ internal sealed class UserStore : IDisposable
     }
 
     /// <summary>
+    /// Replaces a hand-written plain-text password with its hash, after <paramref name="name"/> logged in with it.
+    /// Does nothing when the stored password has changed meanwhile (an edit or another session got there first).
+    /// </summary>
+    public async Task<AdminResult> StoreHashedAsync(string name, string password)
+    {
+        if (!Users.TryGetValue(name, out var before) || !Passwords.IsPlainText(before.PasswordHash))
+            return new AdminResult(true, $"The password of {name} is already hashed.");
+        var hash = Passwords.Hash(password); // expensive: done outside the lock
+        return await ChangeAsync(name, "hash a plain-text password", users =>
+        {
+            if (!users.TryGetValue(name, out var user) || user.PasswordHash != before.PasswordHash)
+                return Step.Refuse(new AdminResult(true, $"The password of {name} changed meanwhile; left as it is."));
+            return Step.Apply(doc => doc.Set(["users", name], "password", hash), $"The password of {name} is now stored hashed.");
+        }).ConfigureAwait(false);
+    }
+
+    /// <summary>
     /// Adds a user with home folder = the user name. Authorization (is <paramref name="actingAdmin"/> an admin?) is the
     /// caller's job; the store only uses the name for the self-protection rules and the log.
     /// </summary>
@@ -587,7 +604,7 @@ internal sealed class UserStore : IDisposable
         {
             foreach (var user in users.Values.Where(u => Passwords.IsPlainText(u.PasswordHash)))
             {
-                _log.Warning("User {User} has a plain-text password in {Path}; set a new one to store it hashed",
+                _log.Warning("User {User} has a plain-text password in {Path}; it is replaced by its hash at their next login",
                     user.Name, _path);
             }
         }

@@ -30,19 +30,25 @@ public sealed class AdminHandEditTests
     }
 
     [Test]
-    public async Task HandEditedPlainTextPassword_Works_AndALaterAdminChangeKeepsTheHandEdit()
+    public async Task HandEditedPlainTextPassword_Works_IsHashedAtLogin_AndALaterAdminChangeKeepsTheHandEdit()
     {
         await using var server = await StartAsync();
-        File.AppendAllText(server.UsersFile, "\n\n[users.grace]\npassword = \"plain-grace\" # set by hand\n");
+        File.AppendAllText(server.UsersFile, "\n\n[users.grace]\npassword = \"plain-grace\" # set by hand\nread_only = true\n");
         (await EventuallyAsync(async () => (await TryLoginAsync(server.Port, "grace", "plain-grace")).Code == 230, PickUp)).ShouldBeTrue();
         server.Log.Contains("plain-text password").ShouldBeTrue();
+
+        var hashed = File.ReadAllText(server.UsersFile);
+        hashed.ShouldNotContain("plain-grace");
+        hashed.ShouldContain("# set by hand");
+        UsersTable(server.UsersFile)["grace"].ShouldBeOfType<ScriptFtp.Toml.TomlTable>()["password"].ShouldBeOfType<string>().ShouldStartWith(Passwords.Prefix);
 
         await using var admin = await RawFtp.LoginAsync(server.Port, Adm, AdmPass);
         (await admin.SendAsync("ADDUSER henry henry-pass")).Code.ShouldBe(200);
 
         var text = File.ReadAllText(server.UsersFile);
-        text.ShouldContain("password = \"plain-grace\" # set by hand");
+        text.ShouldContain("# set by hand\nread_only = true");
         (await TryLoginAsync(server.Port, "grace", "plain-grace")).Code.ShouldBe(230);
+        (await TryLoginAsync(server.Port, "grace", "wrong-pass")).Code.ShouldBe(530);
         (await TryLoginAsync(server.Port, "henry", "henry-pass")).Code.ShouldBe(230);
     }
 

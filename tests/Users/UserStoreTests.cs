@@ -68,6 +68,38 @@ public class UserStoreTests
     }
 
     [Test]
+    public async Task A_plain_text_password_is_replaced_by_its_hash_keeping_the_comments()
+    {
+        var store = _setup.OpenWithAdmin("# Demo account, written by hand\n[users.demo]\npassword = \"Pl4inSecret\" # change me\nread_only = true\n");
+
+        (await store.StoreHashedAsync("demo", "Pl4inSecret")).Ok.ShouldBeTrue();
+
+        var text = _setup.Text;
+        text.ShouldNotContain("Pl4inSecret");
+        text.ShouldContain("# Demo account, written by hand");
+        text.ShouldContain("read_only = true");
+        store.Users["demo"].PasswordHash.ShouldStartWith(Passwords.Prefix);
+        store.Users["demo"].ReadOnly.ShouldBeTrue();
+        store.Authenticate("demo", "Pl4inSecret").Status.ShouldBe(AuthStatus.Ok);
+        store.Authenticate("demo", "wrong").Status.ShouldBe(AuthStatus.BadCredentials);
+        _setup.Sink.Events.ShouldNotContain(e => e.Text.Contains("Pl4inSecret"));
+    }
+
+    [Test]
+    public async Task Hashing_leaves_a_password_that_changed_meanwhile_alone()
+    {
+        var store = _setup.OpenWithAdmin("[users.demo]\npassword = \"old\"\n");
+        var hashedBefore = _setup.Text.Replace("\"old\"", $"\"{Passwords.Hash("new")}\"");
+        _setup.Write(hashedBefore); // a hand edit the watcher has not picked up yet
+
+        await store.StoreHashedAsync("demo", "old");
+
+        _setup.Text.ShouldBe(hashedBefore);
+        store.Authenticate("demo", "new").Status.ShouldBe(AuthStatus.Ok);
+        store.Authenticate("demo", "old").Status.ShouldBe(AuthStatus.BadCredentials);
+    }
+
+    [Test]
     public void Plain_text_password_is_accepted_with_a_warning_naming_the_user()
     {
         var store = _setup.OpenWithAdmin("[users.demo]\npassword = \"Pl4inSecret\"\n");
