@@ -456,12 +456,38 @@ internal sealed class UserStore : IDisposable
                 stream.Flush(flushToDisk: true);
             }
             File.Move(temp, _path, overwrite: true);
+            FlushDirectory(_directory);
         }
         catch
         {
             try { File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
             throw;
         }
+    }
+
+    // POSIX: a rename is durable only once the folder holding it is flushed too; without it a power cut right after an
+    // admin command can bring back the old users file (never a broken one: that is the temp file and rename's job).
+    private static void FlushDirectory(string directory)
+    {
+        if (OperatingSystem.IsWindows())
+            return;
+        var fd = Posix.Open(directory, 0 /* O_RDONLY */);
+        if (fd < 0)
+            return;
+        try { _ = Posix.Fsync(fd); }
+        finally { _ = Posix.Close(fd); }
+    }
+
+    private static class Posix
+    {
+        [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "open", SetLastError = true)]
+        public static extern int Open([System.Runtime.InteropServices.MarshalAs(System.Runtime.InteropServices.UnmanagedType.LPUTF8Str)] string path, int flags);
+
+        [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "fsync", SetLastError = true)]
+        public static extern int Fsync(int fd);
+
+        [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "close", SetLastError = true)]
+        public static extern int Close(int fd);
     }
 
     // ---------------------------------------------------------------- loading
