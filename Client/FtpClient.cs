@@ -18,12 +18,14 @@ internal sealed class FtpClient : IAsyncDisposable
     readonly NetworkStream stream;
     readonly StreamReader reader;
     readonly Action<string>? trace;
+    readonly TimeSpan timeout;
     bool binary;
     bool epsvRefused;
 
-    FtpClient(Socket control, Action<string>? trace)
+    FtpClient(Socket control, TimeSpan timeout, Action<string>? trace)
     {
         this.control = control;
+        this.timeout = timeout;
         this.trace = trace;
         stream = new NetworkStream(control, ownsSocket: true);
         reader = new StreamReader(stream, Utf8, detectEncodingFromByteOrderMarks: false, bufferSize: 4096, leaveOpen: true);
@@ -31,19 +33,27 @@ internal sealed class FtpClient : IAsyncDisposable
 
     public FtpReply Greeting { get; private set; } = new(0, [""]);
 
-    public static async Task<FtpClient> ConnectAsync(string host, int port, Action<string>? trace = null, CancellationToken cancellationToken = default)
+    // timeout: how long to wait for a reply, for the connection, and for a data connection that has stalled.
+    public static async Task<FtpClient> ConnectAsync(string host, int port, TimeSpan timeout, Action<string>? trace = null, CancellationToken cancellationToken = default)
     {
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
         {
-            await socket.ConnectAsync(host, port, cancellationToken);
+            using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            limit.CancelAfter(timeout);
+            await socket.ConnectAsync(host, port, limit.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            socket.Dispose();
+            throw new FtpConnectionLostException($"No answer within {Seconds(timeout)}.");
         }
         catch
         {
             socket.Dispose();
             throw;
         }
-        var client = new FtpClient(socket, trace);
+        var client = new FtpClient(socket, timeout, trace);
         try
         {
             var greeting = await client.ReadReplyAsync(cancellationToken);
@@ -113,7 +123,7 @@ internal sealed class FtpClient : IAsyncDisposable
         {
             using var lines = new StreamReader(data, Utf8, detectEncodingFromByteOrderMarks: false, leaveOpen: true);
             long count = 0;
-            while (await ReadDataAsync(() => lines.ReadLineAsync(ct).AsTask()) is { } line)
+            while (await DataAsync(t => lines.ReadLineAsync(t).AsTask(), ct) is { } line)
             {
                 await output.WriteLineAsync(line);
                 count++;
@@ -129,7 +139,7 @@ internal sealed class FtpClient : IAsyncDisposable
             {
                 long total = 0;
                 int read;
-                while ((read = await ReadDataAsync(() => data.ReadAsync(buffer.AsMemory(0, BufferSize), ct).AsTask())) > 0)
+                while ((read = await DataAsync(t => data.ReadAsync(buffer.AsMemory(0, BufferSize), t).AsTask(), ct)) > 0)
                 {
                     await destination.WriteAsync(buffer.AsMemory(0, read), ct);
                     total += read;
@@ -154,7 +164,7 @@ internal sealed class FtpClient : IAsyncDisposable
                 int read;
                 while ((read = await source.ReadAsync(buffer.AsMemory(0, BufferSize), ct)) > 0)
                 {
-                    await ReadDataAsync(async () => { await data.WriteAsync(buffer.AsMemory(0, read), ct); return 0; });
+                    await DataAsync(async t => { await data.WriteAsync(buffer.AsMemory(0, read), t); return 0; }, ct);
                     total += read;
                     progress?.Invoke(total);
                 }
@@ -200,7 +210,8 @@ internal sealed class FtpClient : IAsyncDisposable
                     // Keep the control connection in step: drop the data side and collect the server's verdict.
                     await data.DisposeAsync();
                     var verdict = await ReadReplyAsync(cancellationToken);
-                    if (e is FtpTransferException && verdict.IsNegative)
+                    // The server's verdict explains a broken connection better, but not one we gave up on.
+                    if (e is FtpTransferException { InnerException: not TimeoutException } && verdict.IsNegative)
                         throw new FtpReplyException(verdict);
                     throw;
                 }
@@ -284,9 +295,16 @@ internal sealed class FtpClient : IAsyncDisposable
     async Task<FtpReply> ReadReplyAsync(CancellationToken cancellationToken)
     {
         FtpReply? reply;
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        limit.CancelAfter(timeout);
         try
         {
-            reply = await FtpReply.ReadAsync(reader, cancellationToken);
+            reply = await FtpReply.ReadAsync(reader, limit.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // Half a reply may have been read: the control connection is out of step and cannot be used again.
+            throw new FtpConnectionLostException($"The server did not reply within {Seconds(timeout)}; giving up.");
         }
         catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
         {
@@ -300,17 +318,25 @@ internal sealed class FtpClient : IAsyncDisposable
         return reply;
     }
 
-    // Tells data-connection failures apart from local file errors inside a transfer.
-    static async Task<T> ReadDataAsync<T>(Func<Task<T>> operation)
+    // Tells data-connection failures (including a stall) apart from local file errors inside a transfer.
+    async Task<T> DataAsync<T>(Func<CancellationToken, Task<T>> operation, CancellationToken cancellationToken)
     {
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        limit.CancelAfter(timeout);
         try
         {
-            return await operation();
+            return await operation(limit.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new FtpTransferException(new TimeoutException($"nothing moved for {Seconds(timeout)}"));
         }
         catch (Exception e) when (e is IOException or SocketException)
         {
             throw new FtpTransferException(e);
         }
     }
+
+    static string Seconds(TimeSpan span) => $"{span.TotalSeconds:0.#} seconds";
 
 }

@@ -59,7 +59,7 @@ internal sealed class Repl
         FtpClient client;
         try
         {
-            client = await FtpClient.ConnectAsync(options.Host, options.Port, options.Verbose ? output.WriteLine : null);
+            client = await FtpClient.ConnectAsync(options.Host, options.Port, options.Timeout, options.Verbose ? output.WriteLine : null);
         }
         catch (Exception e) when (e is SocketException or FtpReplyException or FtpConnectionLostException or FtpProtocolException)
         {

@@ -1,17 +1,22 @@
 namespace ScriptFtp.Client;
 
-// Command line: [host] [port] [--user NAME] [--password SECRET] [--verbose].
+// Command line: [host] [port] [--user NAME] [--password SECRET] [--timeout SECONDS] [--verbose].
 internal sealed record ReplOptions(string Host, int Port, string? User, string? Password, bool Verbose, bool ShowHelp)
 {
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(DefaultTimeoutSeconds);
+
     public const string DefaultHost = "127.0.0.1";
     public const int DefaultPort = 2121;
+    public const int DefaultTimeoutSeconds = 60;
 
     public const string Usage = """
-        Usage: ScriptFtp.Client [host] [port] [--user NAME] [--password SECRET] [--verbose]
+        Usage: ScriptFtp.Client [host] [port] [--user NAME] [--password SECRET] [--timeout SECONDS] [--verbose]
           host        server address (default 127.0.0.1)
           port        control port (default 2121)
           --user      log in as NAME instead of asking (with input redirected: instead of the first line)
           --password  use SECRET instead of asking
+          --timeout   give up on a server that sends no reply, or a transfer that moves no data,
+                      for SECONDS (default 60)
           --verbose   show every command sent and reply received
         """;
 
@@ -32,6 +37,7 @@ internal sealed record ReplOptions(string Host, int Port, string? User, string? 
             {
                 case "--user" or "-u": options = options with { User = Value() }; break;
                 case "--password" or "-p": options = options with { Password = Value() }; break;
+                case "--timeout" or "-t": options = options with { Timeout = ParseTimeout(Value()) }; break;
                 case "--verbose" or "-v": options = options with { Verbose = true }; break;
                 case "--help" or "-h" or "-?": options = options with { ShowHelp = true }; break;
                 case var unknown when unknown.StartsWith('-') && unknown.Length > 1:
@@ -47,6 +53,11 @@ internal sealed record ReplOptions(string Host, int Port, string? User, string? 
             _ => throw new ArgumentException($"Unexpected argument '{positional[2]}'."),
         };
     }
+
+    static TimeSpan ParseTimeout(string text) =>
+        double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds is > 0 and <= 86_400
+            ? TimeSpan.FromSeconds(seconds)
+            : throw new ArgumentException($"'{text}' is not a timeout in seconds (more than 0, at most 86400).");
 
     static int ParsePort(string text) =>
         int.TryParse(text, out var port) && port is > 0 and <= 65535 ? port : throw new ArgumentException($"'{text}' is not a port number.");
