@@ -222,6 +222,8 @@ public sealed record Command(string Verb, Access Access, string Usage, string He
     public Command? Replaced { get; init; }
     /// <summary>Where the entry came from: <c>built-in</c> or the plugin's file name.</summary>
     public string Origin { get; init; } = "built-in";
+    /// <summary>The line this command adds to the FEAT reply (RFC 2389), e.g. <c>HASH SHA-256*</c>; null for none.</summary>
+    public string? Feature { get; init; }
 }
 
 /// <summary>The immutable, case-insensitive dispatch table. Extending it makes a new table.</summary>
@@ -745,7 +747,9 @@ public static class Protocol
     private static Outcome Feat(Context context, Session session, Request request)
     {
         var mlst = "MLST " + string.Concat(Listing.AllFacts.Select(f => f + (session.Facts.Contains(f) ? "*;" : ";")));
-        string[] features = ["EPRT", "EPSV", "MDTM", mlst, "PASV", "REST STREAM", "SIZE", "TVFS", "UTF8"];
+        string[] builtIn = ["EPRT", "EPSV", "MDTM", mlst, "PASV", "REST STREAM", "SIZE", "TVFS", "UTF8"];
+        var features = builtIn.Concat(context.Commands.Entries.Values.Select(c => c.Feature).OfType<string>())
+            .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal);
         return Out.Reply(session, new Reply(211, [.. features.Select(f => " " + f).Prepend("Features:").Append("End")]));
     }
 
@@ -1106,7 +1110,7 @@ public static class Protocol
     }
 
     /// <summary>A table entry whose handler is a plugin's: the shell runs it; a null reply means "do what the replaced built-in does".</summary>
-    public static Command PluginCommand(string verb, Access access, string usage, string help, string origin, object handler) =>
+    public static Command PluginCommand(string verb, Access access, string usage, string help, string origin, object handler, string? feature = null) =>
         new(verb, access, usage, help, (context, session, request) => Out.Do(session, new Effect.RunPlugin(origin, request, handler), result => result switch
         {
             EffectResult.PluginReply { Reply: { } reply } => Out.Reply(session, reply),
@@ -1115,7 +1119,7 @@ public static class Protocol
                 : Out.Reply(session, Reply.Unknown(request.Verb)),
             _ => throw Unexpected(result),
         }))
-        { Origin = origin };
+        { Origin = origin, Feature = feature };
 
     /// <summary>The exception for an effect answered with a result of the wrong kind: a bug in the shell.</summary>
     public static InvalidOperationException Unexpected(EffectResult result) => new($"unexpected effect result {result.GetType().Name}");

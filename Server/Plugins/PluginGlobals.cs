@@ -37,9 +37,10 @@ public sealed class PluginGlobals
     /// <param name="usage">The usage line for HELP and for 501 replies, e.g. <c>XSHA256 &lt;file&gt;</c>.</param>
     /// <param name="help">One line of help text.</param>
     /// <param name="handler">Returns the reply, or <see cref="PluginContext.BuiltIn"/> to run the command this one replaced.</param>
+    /// <param name="feature">A line for the FEAT reply that announces the command to clients, e.g. <c>HASH SHA-256*</c>.</param>
     [OverloadResolutionPriority(1)]
-    public void AddCommand(string verb, Access access, string usage, string help, Func<PluginContext, Reply?> handler) =>
-        AddCommand(verb, access, usage, help, Wrap(handler));
+    public void AddCommand(string verb, Access access, string usage, string help, Func<PluginContext, Reply?> handler, string? feature = null) =>
+        AddCommand(verb, access, usage, help, Wrap(handler), feature);
 
     /// <summary>Registers a command (or replaces a built-in one) with an asynchronous handler.</summary>
     /// <param name="verb">The verb, e.g. <c>XSHA256</c>; case does not matter.</param>
@@ -47,11 +48,15 @@ public sealed class PluginGlobals
     /// <param name="usage">The usage line for HELP and for 501 replies.</param>
     /// <param name="help">One line of help text.</param>
     /// <param name="handler">Returns the reply, or <see cref="PluginContext.BuiltIn"/> to run the command this one replaced.</param>
-    public void AddCommand(string verb, Access access, string usage, string help, Func<PluginContext, Task<Reply?>> handler)
+    /// <param name="feature">A line for the FEAT reply that announces the command to clients, e.g. <c>HASH SHA-256*</c>.</param>
+    public void AddCommand(string verb, Access access, string usage, string help, Func<PluginContext, Task<Reply?>> handler, string? feature = null)
     {
         var key = verb.Trim().ToUpperInvariant();
         if (key.Length == 0 || key.Any(char.IsWhiteSpace)) throw new ArgumentException($"\"{verb}\" is not a single word; use AddSiteCommand for SITE subcommands", nameof(verb));
-        Add(new CommandRegistration(key, access, usage, help, handler));
+        // RFC 2389: one feature per line, each line starting with a single space that the server adds.
+        if (feature is not null && (feature.Trim().Length == 0 || feature != feature.Trim() || feature.Any(char.IsControl)))
+            throw new ArgumentException($"\"{feature}\" is not a FEAT line: one line of text, no leading or trailing spaces", nameof(feature));
+        Add(new CommandRegistration(key, access, usage, help, handler, feature));
     }
 
     /// <summary>Registers a <c>SITE NAME</c> subcommand with a handler that answers at once.</summary>
@@ -159,7 +164,7 @@ public sealed class PluginGlobals
 
 internal enum EventKind { Connected, Login, LoginFailed, BeforeUpload, FileReceived, FileSent, Disconnected }
 
-internal sealed record CommandRegistration(string Key, Access Access, string Usage, string Help, Func<PluginContext, Task<Reply?>> Handler);
+internal sealed record CommandRegistration(string Key, Access Access, string Usage, string Help, Func<PluginContext, Task<Reply?>> Handler, string? Feature = null);
 
 /// <summary>Every event handler, normalised to "context in, optional reply out"; only BeforeUpload's reply is used.</summary>
 internal sealed record EventRegistration(EventKind Kind, Func<PluginContext, Task<Reply?>> Handler);

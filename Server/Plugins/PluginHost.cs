@@ -180,7 +180,7 @@ internal sealed class PluginHost : IServerHooks, IDisposable
         var table = Protocol.BuiltIns;
         foreach (var plugin in plugins)
             foreach (var command in plugin.Commands)
-                table = table.With(Protocol.PluginCommand(command.Key, command.Access, command.Usage, command.Help, plugin.Name + ".csx", new PluginHandler(plugin, command)));
+                table = table.With(Protocol.PluginCommand(command.Key, command.Access, command.Usage, command.Help, plugin.Name + ".csx", new PluginHandler(plugin, command), command.Feature));
         if (plugins.Count == 0) context.Unload();
         foreach (var plugin in plugins)
             log.Information("Plugin {Plugin} loaded: {Commands}, {Events} event handler(s)", plugin.Name,

@@ -385,6 +385,23 @@ public class ProtocolTests
     }
 
     [Test]
+    public void Feat_lists_the_feature_lines_of_table_entries_once_each_in_order()
+    {
+        var world = World.Create();
+        var session = new Session("t", Client, Local);
+        var noop = Protocol.BuiltIns.Find("NOOP")!;
+        var table = Protocol.BuiltIns.With(noop with { Verb = "XCRC", Feature = "XCRC" }, "XCRC32")
+            .With(noop with { Verb = "HASH", Feature = "HASH SHA-256*" });
+
+        var feat = Run(world, session, "FEAT", Ctx with { Commands = table }).Replies[0];
+
+        feat.Lines.Count(l => l == " XCRC").ShouldBe(1);
+        feat.Lines.ShouldContain(" HASH SHA-256*");
+        feat.Lines.Skip(1).SkipLast(1).ShouldBeInOrder(SortDirection.Ascending, StringComparer.Ordinal);
+        Run(world, session, "FEAT").Replies[0].Lines.ShouldNotContain(" HASH SHA-256*");
+    }
+
+    [Test]
     public void Feat_and_opts_utf8_as_windows_explorer_expects()
     {
         var world = World.Create();

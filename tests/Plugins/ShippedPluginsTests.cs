@@ -54,6 +54,21 @@ public sealed class ShippedPluginsTests
     }
 
     [Test]
+    public async Task Feat_announces_hash_and_opts_hash_answers_while_other_options_reach_the_built_in()
+    {
+        await using var ftp = await RawFtp.LoginAsync(server.Port);
+        (await ftp.SendAsync("FEAT")).Text.Split('\n').ShouldContain(" HASH SHA-256*");
+        (await ftp.SendAsync("OPTS HASH")).Text.ShouldBe("200 SHA-256");
+        (await ftp.SendAsync("OPTS hash sha-256")).Text.ShouldBe("200 SHA-256");
+        (await ftp.SendAsync("OPTS HASH MD5")).Code.ShouldBe(501);
+        (await ftp.SendAsync("OPTS UTF8 ON")).Code.ShouldBe(200);
+        (await ftp.SendAsync("OPTS MLST type;size;")).Text.ShouldBe("200 MLST OPTS type;size;");
+        (await ftp.SendAsync("OPTS BOGUS")).Code.ShouldBe(501);
+        (await ftp.SendAsync("OPTS")).Code.ShouldBe(501);
+        server.Server.ShouldHaveLoggedNoErrors();
+    }
+
+    [Test]
     public async Task Who_lists_sessions_for_an_admin_and_is_refused_to_others()
     {
         await using var demo = await RawFtp.LoginAsync(server.Port);
