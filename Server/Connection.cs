@@ -31,6 +31,7 @@ internal sealed class Connection
     private Socket? passiveListener;
     private RunningTransfer? transfer;
     private readonly LineReader reader;
+    private readonly string peer;
     private int consecutiveErrors;
     private bool closing;
 
@@ -48,7 +49,9 @@ internal sealed class Connection
         connectedAt = host.Time.GetUtcNow();
         var remote = (IPEndPoint)socket.RemoteEndPoint!;
         state = new Session(id, remote, (IPEndPoint)socket.LocalEndPoint!);
-        log = host.Log.ForContext("Session", $"[{id} {remote}] ");
+        // A dual-stack socket reports IPv4 clients as ::ffff:a.b.c.d; the log names them as they know themselves.
+        peer = new IPEndPoint(DataAddress.Normalize(remote.Address), remote.Port).ToString();
+        log = host.Log.ForContext("Session", $"[{id} {peer}] ");
     }
 
     /// <summary>The session as it is now (for WHO, STAT and bans).</summary>
@@ -293,7 +296,7 @@ internal sealed class Connection
                 return new EffectResult.Refused(new Reply(530, "Login refused: your home folder is unavailable; ask the administrator."));
             }
             files = new UserFiles(home);
-            log = host.Log.ForContext("Session", $"[{state.Id} {state.Remote} {account.Name}] ");
+            log = host.Log.ForContext("Session", $"[{state.Id} {peer} {account.Name}] ");
             log.Information("Logged in");
             var user = new UserView(account.Name, account.Admin, account.ReadOnly, home);
             var view = View with { User = account.Name };

@@ -132,6 +132,11 @@ public sealed class AdminBruteForceTests
         var reply = await v6.LoginAsync(Demo, DemoPass);
 
         reply.Code.ShouldBe(230, reply.Text);
+        // Log lines name the IPv4 client as 127.0.0.1, not as the mapped ::ffff:127.0.0.1.
+        var sessions = server.Log.Events.Select(e => e.Properties.TryGetValue("Session", out var p) ? p.ToString() : "").ToList();
+        sessions.ShouldContain(p => p.Contains(" 127.0.0.1:"));
+        sessions.ShouldNotContain(p => p.Contains("ffff"));
+        sessions.ShouldContain(p => p.Contains(" [::1]:") && p.Contains(" demo]"));
     }
 
     /// <summary>Fails logins from 127.0.0.1 until the address is locked out (limit 3: the 4th failure locks).</summary>
