@@ -21,7 +21,8 @@ VSFTPD=$(command -v vsftpd || echo /usr/sbin/vsftpd)
 [ -x "$VSFTPD" ] || { echo "missing: vsftpd (apt-get install -y vsftpd)" >&2; exit 2; }
 [ "$(id -u)" = 0 ] || { echo "run as root (vsftpd needs it for local users)" >&2; exit 2; }
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# shellcheck source=bench/common.sh
+. "$REPO/bench/common.sh"
 wait_port() { # port: wait until a 220 greeting comes back
   for _ in $(seq 100); do
     if python3 - "$1" <<'EOF' 2>/dev/null; then return 0; fi
@@ -33,7 +34,6 @@ EOF
   done
   echo "server on port $1 did not come up" >&2; return 1
 }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 WORK=$(mktemp -d /tmp/scriptftp-bench.XXXXXX)
 chmod 755 "$WORK"
@@ -58,24 +58,7 @@ BYTES=$(stat -c %s "$WORK/source.bin")
 SF_PORT=$(free_port)
 mkdir -p "$WORK/scriptftp/root/bench"
 ln "$WORK/source.bin" "$WORK/scriptftp/root/bench/source.bin"
-cat > "$WORK/scriptftp/users.toml" <<EOF
-[users.bench]
-password = "$BENCH_PASS"
-home = "bench"
-EOF
-cat > "$WORK/scriptftp/ftp.toml" <<EOF
-[server]
-listen = "127.0.0.1"
-port = $SF_PORT
-root = "root"
-users_file = "users.toml"
-allow_overwrite = true
-[log]
-file = ""
-level = "Warning"
-[plugins]
-folder = ""
-EOF
+scriptftp_config "$WORK/scriptftp" "$SF_PORT" "$BENCH_PASS"
 dotnet "$SERVER_DLL" --config "$WORK/scriptftp/ftp.toml" > "$WORK/scriptftp/console.log" 2>&1 &
 SCRIPTFTP_PID=$!
 wait_port "$SF_PORT"

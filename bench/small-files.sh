@@ -14,15 +14,15 @@ SIZE=${SIZE:-4096}
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 command -v lftp >/dev/null || { echo "missing: lftp" >&2; exit 2; }
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+# shellcheck source=bench/common.sh
+. "$REPO/bench/common.sh"
 
 WORK=$(mktemp -d /tmp/scriptftp-small.XXXXXX)
 PID=""
 cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null; rm -rf "$WORK"; }
 trap cleanup EXIT
 
-mkdir -p "$WORK/files" "$WORK/back" "$WORK/root/bench"
+mkdir -p "$WORK/files" "$WORK/back"
 for i in $(seq "$COUNT"); do head -c "$SIZE" /dev/urandom > "$WORK/files/f$i.bin"; done
 
 run() { # folder, lftp commands: milliseconds taken
@@ -58,20 +58,7 @@ if [ -z "${SERVER_DLL:-}" ]; then
 fi
 PORT=$(free_port)
 URL="ftp://bench:bench@127.0.0.1:$PORT/"
-printf '[users.bench]\npassword = "bench"\nhome = "bench"\n' > "$WORK/users.toml"
-cat > "$WORK/ftp.toml" <<EOF
-[server]
-listen = "127.0.0.1"
-port = $PORT
-root = "root"
-users_file = "users.toml"
-allow_overwrite = true
-[log]
-file = ""
-level = "Warning"
-[plugins]
-folder = ""
-EOF
+scriptftp_config "$WORK" "$PORT" bench
 dotnet "$SERVER_DLL" --config "$WORK/ftp.toml" > "$WORK/console.log" 2>&1 &
 PID=$!
 for _ in $(seq 100); do lftp -e "set net:max-retries 1; ls; bye" "$URL" >/dev/null 2>&1 && break; sleep 0.1; done
