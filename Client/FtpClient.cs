@@ -12,6 +12,7 @@ namespace ScriptFtp.Client;
 internal sealed class FtpClient : IAsyncDisposable
 {
     internal const int BufferSize = 256 * 1024;
+    const int WriteSlice = 16 * 1024;
     static readonly Encoding Utf8 = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false);
 
     readonly Socket control;
@@ -164,9 +165,14 @@ internal sealed class FtpClient : IAsyncDisposable
                 int read;
                 while ((read = await source.ReadAsync(buffer.AsMemory(0, BufferSize), ct)) > 0)
                 {
-                    await DataAsync(async t => { await data.WriteAsync(buffer.AsMemory(0, read), t); return 0; }, ct);
-                    total += read;
-                    progress?.Invoke(total);
+                    // In slices, so that the timeout is on the link stalling, not on a slow link moving a big buffer.
+                    for (var offset = 0; offset < read; offset += WriteSlice)
+                    {
+                        var slice = buffer.AsMemory(offset, Math.Min(WriteSlice, read - offset));
+                        await DataAsync(async t => { await data.WriteAsync(slice, t); return 0; }, ct);
+                        total += slice.Length;
+                        progress?.Invoke(total);
+                    }
                 }
                 // The server learns the file is complete only from our FIN on the data connection.
                 data.Socket.Shutdown(SocketShutdown.Send);
@@ -207,7 +213,9 @@ internal sealed class FtpClient : IAsyncDisposable
                 }
                 catch (Exception e) when (e is not FtpConnectionLostException)
                 {
-                    // Keep the control connection in step: drop the data side and collect the server's verdict.
+                    // Keep the control connection in step: drop the data side and collect the server's verdict. A reset,
+                    // not a normal close: in stream mode a normal close tells the server an upload is complete.
+                    try { data.Socket.Close(0); } catch (ObjectDisposedException) { }
                     await data.DisposeAsync();
                     var verdict = await ReadReplyAsync(cancellationToken);
                     // The server's verdict explains a broken connection better, but not one we gave up on.
