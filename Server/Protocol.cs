@@ -748,7 +748,7 @@ public static class Protocol
     {
         var mlst = "MLST " + string.Concat(Listing.AllFacts.Select(f => f + (session.Facts.Contains(f) ? "*;" : ";")));
         string[] builtIn = ["EPRT", "EPSV", "MDTM", mlst, "PASV", "REST STREAM", "SIZE", "TVFS", "UTF8"];
-        var features = builtIn.Concat(context.Commands.Entries.Values.Select(c => c.Feature).OfType<string>())
+        var features = builtIn.Concat(Visible(context, session, _ => true).Select(c => c.Feature).OfType<string>())
             .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal);
         return Out.Reply(session, new Reply(211, [.. features.Select(f => " " + f).Prepend("Features:").Append("End")]));
     }

@@ -391,11 +391,13 @@ public class ProtocolTests
         var session = new Session("t", Client, Local);
         var noop = Protocol.BuiltIns.Find("NOOP")!;
         var table = Protocol.BuiltIns.With(noop with { Verb = "XCRC", Feature = "XCRC" }, "XCRC32")
-            .With(noop with { Verb = "HASH", Feature = "HASH SHA-256*" });
+            .With(noop with { Verb = "HASH", Feature = "HASH SHA-256*" })
+            .With(noop with { Verb = "XADMIN", Feature = "XADMIN", Access = Access.Admin });
 
         var feat = Run(world, session, "FEAT", Ctx with { Commands = table }).Replies[0];
 
         feat.Lines.Count(l => l == " XCRC").ShouldBe(1);
+        feat.Lines.ShouldNotContain(" XADMIN", "like HELP, FEAT does not show admin commands to others");
         feat.Lines.ShouldContain(" HASH SHA-256*");
         feat.Lines.Skip(1).SkipLast(1).ShouldBeInOrder(SortDirection.Ascending, StringComparer.Ordinal);
         Run(world, session, "FEAT").Replies[0].Lines.ShouldNotContain(" HASH SHA-256*");
