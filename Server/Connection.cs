@@ -32,6 +32,7 @@ internal sealed class Connection
     private RunningTransfer? transfer;
     private readonly LineReader reader;
     private readonly string peer;
+    private volatile bool quitQueued;
     private int consecutiveErrors;
     private bool closing;
 
@@ -41,8 +42,6 @@ internal sealed class Connection
     {
         this.host = host;
         this.socket = socket;
-        // Clients send the Telnet Synch before ABOR as TCP urgent data; inline, its DM byte reaches the framer instead of vanishing.
-        socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.OutOfBandInline, true);
         stream = new NetworkStream(socket, ownsSocket: true);
         reader = new LineReader(stream, MaxLineLength);
         lifetime = CancellationTokenSource.CreateLinkedTokenSource(host.Stopping);
@@ -104,7 +103,17 @@ internal sealed class Connection
                 }
                 var line = await read!;
                 read = null;
-                if (line is null) break;
+                if (line is null)
+                {
+                    // RFC 959: QUIT during a transfer lets it finish and is answered after; a client may close its
+                    // sending side right after QUIT and still read those replies.
+                    if (quitQueued)
+                    {
+                        await FinishTransferAsync();
+                        while (queued.Count > 0 && !closing) await HandleLineAsync(queued.Dequeue());
+                    }
+                    break;
+                }
                 await HandleLineAsync(line.Value);
             }
         }
@@ -154,6 +163,7 @@ internal sealed class Connection
                     return;
                 default:
                     // Answered in order after the transfer; meanwhile ABOR must still be seen.
+                    if (request.Verb == "QUIT") quitQueued = true;
                     queued.Enqueue(line);
                     return;
             }
@@ -281,9 +291,16 @@ internal sealed class Connection
         if (status == AuthStatus.Ok && account is not null)
         {
             host.Guard.RecordSuccess(address, account.Name);
-            // The password just proved right is the only chance to hash a hand-written plain-text one.
+            // The password just proved right is the only chance to hash a hand-written plain-text one. Best effort:
+            // a users file that cannot be written (mounted read-only, say) must not cost the user their login.
             if (Passwords.IsPlainText(account.PasswordHash))
-                await host.Users.StoreHashedAsync(account.Name, attempt.Password);
+            {
+                try { await host.Users.StoreHashedAsync(account.Name, attempt.Password); }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException or ObjectDisposedException or InvalidOperationException)
+                {
+                    log.Warning("The plain-text password of {User} could not be replaced by its hash: {Reason}", account.Name, e.Message);
+                }
+            }
             string home;
             try
             {
@@ -509,8 +526,8 @@ internal sealed class Connection
             // In stream mode the end of the data connection marks the end of the file, and a client that dies mid-upload
             // closes it the same way. Its control connection goes down with it, but not always first: a killed process
             // closes its sockets one by one, and under load the two ends can arrive milliseconds apart. Only a file
-            // about to be moved into place is worth waiting for.
-            if (completed && (inPlace ? ControlGone() : await ControlClosesWithinAsync(SettleTime(receiving.Elapsed))))
+            // about to be moved into place is worth waiting for. A client that said QUIT meant its upload to stand.
+            if (completed && !quitQueued && (inPlace ? ControlGone() : await ControlClosesWithinAsync(SettleTime(receiving.Elapsed))))
             {
                 completed = false;
                 log.Information("Upload of {Path} discarded: the control connection closed with the data connection", receive.Path);
@@ -534,7 +551,10 @@ internal sealed class Connection
     /// transfer's own length, so a batch of small files is not slowed much; a client is rarely killed inside a
     /// transfer that short.
     /// </summary>
-    private static TimeSpan SettleTime(TimeSpan transfer) => transfer < MaxSettleTime ? transfer : MaxSettleTime;
+    private static TimeSpan SettleTime(TimeSpan transfer) =>
+        // Windows timers tick every 15.6 ms: a shorter wait would last a whole tick, more than the transfer itself.
+        OperatingSystem.IsWindows() && transfer < TimeSpan.FromMilliseconds(16) ? TimeSpan.Zero
+        : transfer < MaxSettleTime ? transfer : MaxSettleTime;
 
     private static readonly TimeSpan MaxSettleTime = TimeSpan.FromMilliseconds(50);
 

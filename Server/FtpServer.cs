@@ -172,10 +172,23 @@ internal sealed class FtpServer : IAsyncDisposable
 
     private async Task ServeAsync(Socket socket)
     {
-        // Replies go out one whole write at a time. With Nagle on, the 226 after a transfer waits for the client's
-        // delayed ACK of the 150 (40 ms on Linux), which made every small-file transfer 40 ms slower.
-        socket.NoDelay = true;
-        var remote = DataAddress.Normalize(((IPEndPoint)socket.RemoteEndPoint!).Address);
+        IPAddress remote;
+        try
+        {
+            // Replies go out one whole write at a time. With Nagle on, the 226 after a transfer waits for the client's
+            // delayed ACK of the 150 (40 ms on Linux), which made every small-file transfer 40 ms slower.
+            socket.NoDelay = true;
+            // Clients send the Telnet Synch before ABOR as TCP urgent data; inline, its DM byte reaches the framer instead of vanishing.
+            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.OutOfBandInline, true);
+            remote = DataAddress.Normalize(((IPEndPoint)socket.RemoteEndPoint!).Address);
+        }
+        catch (SocketException e)
+        {
+            // A peer that resets at once (a port scan): some systems then refuse socket options.
+            host.Log.Debug("A connection ended before it was served: {Reason}", e.Message);
+            socket.Dispose();
+            return;
+        }
         var refusal = host.Sessions.Count >= host.Config.MaxConnections
             ? "Too many connections; try again later."
             : host.Sessions.Keys.Count(c => c.View.RemoteAddress.Equals(remote)) >= host.Config.MaxConnectionsPerAddress

@@ -166,6 +166,7 @@ internal sealed class UserStore : IDisposable
 
     // Guarded by _gate:
     private TomlDocument _document = null!;
+    private volatile bool _hashingFailed;
     private string _knownText = "";        // text of _document: what we last loaded or wrote
     private string? _badText;              // last text on disk that failed to load (not reported twice)
     private string? _badReason;
@@ -272,13 +273,18 @@ internal sealed class UserStore : IDisposable
     {
         if (!Users.TryGetValue(name, out var before) || !Passwords.IsPlainText(before.PasswordHash))
             return new AdminResult(true, $"The password of {name} is already hashed.");
+        // One logged failure is enough: a users file that cannot be written stays so until someone fixes it.
+        if (_hashingFailed)
+            return new AdminResult(false, "The users file could not be written before; passwords are left as they are.");
         var hash = Passwords.Hash(password); // expensive: done outside the lock
-        return await ChangeAsync(name, "hash a plain-text password", users =>
+        var result = await ChangeAsync(name, "hash a plain-text password", users =>
         {
             if (!users.TryGetValue(name, out var user) || user.PasswordHash != before.PasswordHash)
                 return Step.Refuse(new AdminResult(true, $"The password of {name} changed meanwhile; left as it is."));
             return Step.Apply(doc => doc.Set(["users", name], "password", hash), $"The password of {name} is now stored hashed.");
         }).ConfigureAwait(false);
+        _hashingFailed = !result.Ok;
+        return result;
     }
 
     /// <summary>
@@ -471,11 +477,18 @@ internal sealed class UserStore : IDisposable
     {
         if (OperatingSystem.IsWindows())
             return;
-        var fd = Posix.Open(directory, 0 /* O_RDONLY */);
-        if (fd < 0)
-            return;
-        try { _ = Posix.Fsync(fd); }
-        finally { _ = Posix.Close(fd); }
+        try
+        {
+            var fd = Posix.Open(directory, 0 /* O_RDONLY */);
+            if (fd < 0)
+                return;
+            try { _ = Posix.Fsync(fd); }
+            finally { _ = Posix.Close(fd); }
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            // No C library by that name here: the file is written and renamed all the same, only less durably.
+        }
     }
 
     private static class Posix

@@ -53,6 +53,20 @@ public sealed class AdminHandEditTests
     }
 
     [Test]
+    public async Task PlainTextLogin_StillSucceeds_WhenTheUsersFileCannotBeRewritten()
+    {
+        await using var server = await StartAsync(TestServer.DefaultUsersToml() + "\n[users.grace]\npassword = \"plain-grace\"\n");
+        // A broken hand edit on disk: the server keeps the users it had and refuses to write over the edit.
+        var broken = File.ReadAllText(server.UsersFile) + "\n[users.oops\n";
+        File.WriteAllText(server.UsersFile, broken);
+
+        (await TryLoginAsync(server.Port, "grace", "plain-grace")).Code.ShouldBe(230);
+        (await TryLoginAsync(server.Port, "grace", "plain-grace")).Code.ShouldBe(230);
+
+        File.ReadAllText(server.UsersFile).ShouldBe(broken);
+    }
+
+    [Test]
     public async Task AdminCommandRightAfterAHandEdit_DoesNotOverwriteIt()
     {
         await using var server = await StartAsync();

@@ -232,6 +232,26 @@ public class AbortAndBrokenTransferTests
     }
 
     [Test]
+    public async Task Quit_during_an_upload_lets_it_finish_even_when_the_client_closes_its_side_at_once()
+    {
+        await using var server = await TestServer.StartAsync();
+        await using var ftp = await RawFtp.LoginAsync(server.Port);
+
+        var data = await StartHalfUploadAsync(ftp, "quit.bin");
+        await ftp.SendLineAsync("QUIT");
+        ftp.ShutdownSend();
+        await Task.Delay(100);
+        data.Client.Shutdown(SocketShutdown.Send);
+        data.Dispose();
+
+        (await ftp.ReadAsync()).Code.ShouldBe(226);
+        (await ftp.ReadAsync()).Code.ShouldBe(221);
+        File.ReadAllBytes(Path.Combine(server.DemoHome, "quit.bin")).ShouldBe(Tools.RandomBytes(8 * 1024 * 1024, seed: 31));
+        Tools.PartialFiles(server.Root).ShouldBeEmpty();
+        server.ShouldHaveLoggedNoErrors();
+    }
+
+    [Test]
     public async Task An_upload_that_ends_while_its_control_connection_stays_open_is_stored()
     {
         await using var server = await TestServer.StartAsync();

@@ -164,6 +164,9 @@ internal sealed class RawFtp : IAsyncDisposable
 
     public async Task SendRawAsync(byte[] bytes) => await stream.WriteAsync(bytes);
 
+    /// <summary>Closes the sending side only (FIN): the server sees the end of the commands; replies can still be read.</summary>
+    public void ShutdownSend() => client.Client.Shutdown(SocketShutdown.Send);
+
     /// <summary>One reply, all lines joined with '\n'; code 0 when the server closed (or reset) the connection.</summary>
     public async Task<(int Code, string Text)> ReadAsync(TimeSpan? timeout = null)
     {
