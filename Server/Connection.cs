@@ -376,7 +376,8 @@ internal sealed class Connection
                 physical = userFiles.Physical(virtualPath);
                 if (physical is null) return new EffectResult.Failed("File name not allowed.");
             }
-            if (effect is Effect.ReceiveFile && await host.Hooks.BeforeUploadAsync(View, userFiles, virtualPath, cancel) is { } refusal)
+            var verdict = effect is Effect.ReceiveFile ? await host.Hooks.BeforeUploadAsync(View, userFiles, virtualPath, cancel) : UploadVerdict.Go;
+            if (verdict.Refusal is { } refusal)
             {
                 log.Information("Upload of {Path} refused by a plugin: {Reply}", virtualPath, refusal.Lines.FirstOrDefault());
                 return new EffectResult.Refused(refusal);
@@ -410,7 +411,7 @@ internal sealed class Connection
                 {
                     Effect.SendFile s => await SendFileAsync(data, s, source!, mode, counter, cancel),
                     Effect.SendText t => await SendTextAsync(data, t, counter, cancel),
-                    Effect.ReceiveFile r => await ReceiveFileAsync(data, r, physical!, mode, counter, cancel),
+                    Effect.ReceiveFile r => await ReceiveFileAsync(data, r, physical!, mode, verdict.MaxBytes, counter, cancel),
                     _ => throw new ArgumentException("not a transfer", nameof(effect)),
                 };
                 try { data.Shutdown(SocketShutdown.Both); } catch (Exception e) when (e is SocketException or ObjectDisposedException) { }
@@ -474,7 +475,7 @@ internal sealed class Connection
         }
     }
 
-    private async Task<EffectResult> ReceiveFileAsync(Socket data, Effect.ReceiveFile receive, string physical, string mode, DataChannel.Counter counter, CancellationToken cancel)
+    private async Task<EffectResult> ReceiveFileAsync(Socket data, Effect.ReceiveFile receive, string physical, string mode, long? limit, DataChannel.Counter counter, CancellationToken cancel)
     {
         var inPlace = receive.Mode is WriteMode.Resume or WriteMode.Append;
         // Whole-file uploads go to a hidden partial file first, so a broken upload never leaves a truncated file under the real name.
@@ -500,6 +501,7 @@ internal sealed class Connection
             : new Reply(150, $"Ok to send data ({mode} mode).")]);
         var completed = false;
         string? error = null;
+        var errorCode = 451;
         var storedAs = receive.Path;
         var receiving = Stopwatch.StartNew();
         try
@@ -511,10 +513,19 @@ internal sealed class Connection
                     file.SetLength(receive.Offset);
                     file.Seek(receive.Offset, SeekOrigin.Begin);
                 }
+                var before = file.Length;
                 try
                 {
-                    await DataChannel.ReceiveAsync(data, file, receive.Type, host.Config.DataTimeout, counter, cancel);
+                    await DataChannel.ReceiveAsync(data, file, receive.Type, host.Config.DataTimeout, counter, cancel, limit);
                     completed = true;
+                }
+                catch (DataChannel.TooLargeException e)
+                {
+                    log.Information("Upload of {Path} cut off: {Reason}", receive.Path, e.Message);
+                    // An append or resume is undone; a whole-file upload's partial file is removed below.
+                    if (inPlace) file.SetLength(before);
+                    error = $"{VirtualPath.Name(receive.Path)}: Exceeded storage allocation (this upload may bring at most {e.Limit} bytes).";
+                    errorCode = 552;
                 }
                 catch (DataChannel.LocalFileException e)
                 {
@@ -538,7 +549,7 @@ internal sealed class Connection
                 if (placed is null) return new EffectResult.Transferred(counter.Bytes, receive.Path, false, $"{VirtualPath.Name(receive.Path)}: File exists; overwriting is disabled on this server.");
                 storedAs = VirtualPath.Parent(receive.Path).TrimEnd('/') + "/" + Path.GetFileName(placed);
             }
-            return new EffectResult.Transferred(counter.Bytes, storedAs, completed, error);
+            return new EffectResult.Transferred(counter.Bytes, storedAs, completed, error, errorCode);
         }
         finally
         {

@@ -142,13 +142,19 @@ internal static class DataChannel
     }
 
     /// <summary>Receives into a stream until the client closes the data connection.</summary>
-    public static async Task<long> ReceiveAsync(Socket socket, Stream target, TransferType type, TimeSpan stall, Counter counter, CancellationToken cancel)
+    public static async Task<long> ReceiveAsync(Socket socket, Stream target, TransferType type, TimeSpan stall, Counter counter, CancellationToken cancel, long? limit = null)
     {
         await using var network = new NetworkStream(socket, ownsSocket: false);
         using var watchdog = new Watchdog(stall, cancel);
         return type == TransferType.Ascii
-            ? await CopyAsync(network, target, target, FromCrLf, true, watchdog, counter)
-            : await CopyAsync(network, target, target, null, false, watchdog, counter);
+            ? await CopyAsync(network, target, target, FromCrLf, true, watchdog, counter, limit)
+            : await CopyAsync(network, target, target, null, false, watchdog, counter, limit);
+    }
+
+    /// <summary>An upload brought more than the limit a plugin set for it (the bytes past the limit were not written).</summary>
+    public sealed class TooLargeException(long limit) : Exception($"the upload passed its limit of {limit} bytes")
+    {
+        public long Limit => limit;
     }
 
     /// <summary>Cancels when no progress was made for the stall limit, or when the transfer is aborted.</summary>
@@ -172,8 +178,9 @@ internal static class DataChannel
     private delegate int Convert(ReadOnlySpan<byte> input, Span<byte> output, ref bool pendingCr);
 
     /// <summary>Copies until the source ends; an I/O error on <paramref name="file"/> (one of the two) becomes a <see cref="LocalFileException"/>.</summary>
-    private static async Task<long> CopyAsync(Stream source, Stream target, Stream file, Convert? convert, bool flushPendingCr, Watchdog watchdog, Counter counter)
+    private static async Task<long> CopyAsync(Stream source, Stream target, Stream file, Convert? convert, bool flushPendingCr, Watchdog watchdog, Counter counter, long? limit = null)
     {
+        var max = limit ?? long.MaxValue;
         var cancel = watchdog.Token;
         async ValueTask<int> ReadAsync(Memory<byte> into)
         {
@@ -199,12 +206,14 @@ internal static class DataChannel
                 if (read == 0) break;
                 if (convert is null)
                 {
+                    if (total + read > max) throw new TooLargeException(max);
                     await WriteAsync(buffer.AsMemory(0, read));
                     total += read;
                 }
                 else
                 {
                     var count = convert(buffer.AsSpan(0, read), converted, ref pendingCr);
+                    if (total + count > max) throw new TooLargeException(max);
                     await WriteAsync(converted.AsMemory(0, count));
                     total += count;
                 }
@@ -212,6 +221,7 @@ internal static class DataChannel
             }
             if (pendingCr && flushPendingCr)
             {
+                if (total + 1 > max) throw new TooLargeException(max);
                 await WriteAsync(new byte[] { (byte)'\r' });
                 total++;
             }

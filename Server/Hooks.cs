@@ -10,6 +10,14 @@ namespace ScriptFtp;
 /// <param name="ConnectedAt">When the client connected.</param>
 public sealed record SessionView(string Id, IPAddress RemoteAddress, string? User, string Directory, DateTimeOffset ConnectedAt);
 
+/// <summary>What the before-upload handlers decided: refuse (with that reply), or go ahead, cut off past a size.</summary>
+/// <param name="Refusal">The reply that refuses the upload, or null.</param>
+/// <param name="MaxBytes">The most bytes the upload may bring, or null for no limit.</param>
+internal sealed record UploadVerdict(Reply? Refusal, long? MaxBytes)
+{
+    public static UploadVerdict Go { get; } = new(null, null);
+}
+
 /// <summary>
 /// The points where the shell calls out to plugins. The shell depends only on this; the plugin loader implements it.
 /// Every method must be safe to call concurrently and must not throw.
@@ -22,8 +30,8 @@ internal interface IServerHooks
     void Connected(SessionView session);
     void LoggedIn(SessionView session);
     void LoginFailed(SessionView session, string userName);
-    /// <summary>A refusal reply, or null to let the upload go ahead.</summary>
-    Task<Reply?> BeforeUploadAsync(SessionView session, UserFiles files, string virtualPath, CancellationToken cancel);
+    /// <summary>Whether the upload may go ahead, and how large it may grow.</summary>
+    Task<UploadVerdict> BeforeUploadAsync(SessionView session, UserFiles files, string virtualPath, CancellationToken cancel);
     void FileReceived(SessionView session, string virtualPath, long bytes);
     void FileSent(SessionView session, string virtualPath, long bytes);
     void Disconnected(SessionView session);
@@ -38,7 +46,7 @@ internal sealed class NoHooks(CommandTable commands) : IServerHooks
     public void Connected(SessionView session) { }
     public void LoggedIn(SessionView session) { }
     public void LoginFailed(SessionView session, string userName) { }
-    public Task<Reply?> BeforeUploadAsync(SessionView session, UserFiles files, string virtualPath, CancellationToken cancel) => Task.FromResult<Reply?>(null);
+    public Task<UploadVerdict> BeforeUploadAsync(SessionView session, UserFiles files, string virtualPath, CancellationToken cancel) => Task.FromResult(UploadVerdict.Go);
     public void FileReceived(SessionView session, string virtualPath, long bytes) { }
     public void FileSent(SessionView session, string virtualPath, long bytes) { }
     public void Disconnected(SessionView session) { }

@@ -416,8 +416,9 @@ public abstract record EffectResult
     public sealed record Listing(ImmutableArray<FileEntry> Entries) : EffectResult;
     /// <summary>The answer to <see cref="Effect.OpenPassive"/>: where the listener is and what address to advertise.</summary>
     public sealed record Listening(IPEndPoint Endpoint, IPAddress Advertised) : EffectResult;
-    /// <summary>A transfer ended: how many bytes moved, the name it was stored under, whether it completed.</summary>
-    public sealed record Transferred(long Bytes, string StoredAs, bool Completed, string? Error) : EffectResult;
+    /// <summary>A transfer ended: how many bytes moved, the name it was stored under, whether it completed, and why not
+    /// (<paramref name="Error"/> answered with <paramref name="ErrorCode"/>: 451 for a local error, 552 over a size limit).</summary>
+    public sealed record Transferred(long Bytes, string StoredAs, bool Completed, string? Error, int ErrorCode = 451) : EffectResult;
     /// <summary>Lines for STAT.</summary>
     public sealed record Status(ImmutableArray<string> Lines) : EffectResult;
     /// <summary>A plugin answered with a reply, or asked for the built-in it replaced (Reply is null).</summary>
@@ -1026,7 +1027,7 @@ public static class Protocol
         return Out.Do(session, effect, result => result switch
         {
             EffectResult.Transferred { Completed: true } t => Out.Reply(after, success(t)),
-            EffectResult.Transferred t => Out.Reply(after, t.Error is null ? Reply.TransferAborted : new Reply(451, t.Error)),
+            EffectResult.Transferred t => Out.Reply(after, t.Error is null ? Reply.TransferAborted : new Reply(t.ErrorCode, t.Error)),
             EffectResult.Failed f => Out.Reply(after, 550, f.Reason),
             EffectResult.Refused r => Out.Reply(after, r.Reply),
             _ => throw Unexpected(result),

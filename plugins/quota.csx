@@ -7,8 +7,9 @@
 //   alice = 5000             # alice may use 5000 MB
 //
 // Before each upload the plugin checks what the user's home already holds; at or over the limit the
-// upload is refused with 552 and no file is created. The size of an upload is not known before it
-// starts, so a user just under the limit may end just over it (a soft limit, like most FTP servers').
+// upload is refused with 552 and no file is created. Under it, the upload may bring at most what is left:
+// the server cuts it off there with 552 and keeps nothing of it (ctx.LimitUpload). Uploads running at the
+// same time each get what was left when they started, so together they can pass the limit.
 // SITE QUOTA shows a user where they stand.
 
 // TomlTableReader gives typed values, and errors that point at the line in ftp.toml.
@@ -41,10 +42,14 @@ OnBeforeUpload((ctx, path) =>
 {
     var limit = LimitBytes(ctx);
     if (limit == 0) return null;
-    if (usage.TryGetValue(ctx.User!.Name, out var known) && DateTimeOffset.UtcNow - known.Measured < TimeSpan.FromMinutes(1) && known.Bytes < limit * 0.9)
+    var used = usage.TryGetValue(ctx.User!.Name, out var known) && DateTimeOffset.UtcNow - known.Measured < TimeSpan.FromMinutes(1) && known.Bytes < limit * 0.9
+        ? known.Bytes
+        : Measure(ctx);
+    if (used < limit)
+    {
+        ctx.LimitUpload(limit - used);
         return null;
-    var used = Measure(ctx);
-    if (used < limit) return null;
+    }
     ctx.Log.Information("Upload of {Path} refused: {Used} MB used of {Limit} MB", path, Mb(used), Mb(limit));
     return ctx.Reply(552, $"Quota exceeded: you use {Mb(used)} MB of {Mb(limit)} MB. Delete files to upload more.");
 });

@@ -26,6 +26,19 @@ public sealed class PluginContext
         Cancel = cancel;
     }
 
+    /// <summary>
+    /// In a before-upload handler: lets the upload go ahead but cuts it off once it brings more than
+    /// <paramref name="maxBytes"/>; the client then gets 552 and the upload leaves nothing behind (an append or resume
+    /// is undone). Ignored in other handlers. With several calls, or several plugins, the smallest limit holds.
+    /// </summary>
+    public void LimitUpload(long maxBytes)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(maxBytes);
+        UploadLimit = Math.Min(UploadLimit ?? long.MaxValue, maxBytes);
+    }
+
+    internal long? UploadLimit { get; private set; }
+
     /// <summary>The name of the plugin this handler belongs to.</summary>
     public string Plugin { get; }
 

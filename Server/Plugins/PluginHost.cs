@@ -226,15 +226,19 @@ internal sealed class PluginHost : IServerHooks, IDisposable
     public void FileSent(SessionView session, string virtualPath, long bytes) => Fire(EventKind.FileSent, session, virtualPath, bytes);
     public void Disconnected(SessionView session) => Fire(EventKind.Disconnected, session, last: true);
 
-    public async Task<Reply?> BeforeUploadAsync(SessionView session, UserFiles files, string virtualPath, CancellationToken cancel)
+    public async Task<UploadVerdict> BeforeUploadAsync(SessionView session, UserFiles files, string virtualPath, CancellationToken cancel)
     {
+        long? max = null;
         foreach (var (plugin, registration) in current.HandlersOf(EventKind.BeforeUpload))
         {
+            PluginContext? context = null;
             var reply = await RunAsync(plugin, "before-upload handler", registration.Handler,
-                token => Context(plugin, session, null, files, token, virtualPath), cancel);
-            if (reply is not null) return reply;
+                token => context = Context(plugin, session, null, files, token, virtualPath), cancel);
+            if (reply is not null) return new UploadVerdict(reply, null);
+            // The strictest limit of all the handlers holds.
+            if (context?.UploadLimit is { } limit && (max is null || limit < max)) max = limit;
         }
-        return null;
+        return new UploadVerdict(null, max);
     }
 
     public async Task<EffectResult> RunPluginAsync(Effect.RunPlugin effect, SessionView session, UserFiles? files, CancellationToken cancel)

@@ -107,6 +107,39 @@ public sealed class ShippedPluginsTests
     }
 
     [Test]
+    public async Task Quota_cuts_off_an_upload_that_would_pass_the_limit_and_keeps_nothing_of_it()
+    {
+        // A server of its own: the quota plugin remembers usage, which would leak into the other quota test.
+        var quota = ScriptFtp.Toml.Toml.Parse("default_mb = 1", "ftp.toml");
+        await using var server = await PluginTestServer.StartAsync(
+            ShippedPlugins().Where(p => p.Key == "quota.csx").ToDictionary(),
+            c => c with { PluginSettings = c.PluginSettings.SetItem("quota", quota) });
+        Directory.CreateDirectory(server.Server.DemoHome);
+        var fox = Path.Combine(server.Server.DemoHome, "fox.txt");
+        await File.WriteAllBytesAsync(fox, Known);
+        await using var demo = await RawFtp.LoginAsync(server.Port);
+        var tooBig = new byte[2 * 1024 * 1024];
+
+        var (code, text) = await UploadAsync(demo, "huge.bin", tooBig);
+        code.ShouldBe(552);
+        text.ShouldContain("Exceeded storage allocation");
+        File.Exists(Path.Combine(server.Server.DemoHome, "huge.bin")).ShouldBeFalse();
+        ScriptFtp.Tests.Integration.Tools.PartialFiles(server.Server.Root).ShouldBeEmpty();
+
+        (await UploadAsync(demo, "fox.txt", tooBig, verb: "APPE")).Code.ShouldBe(552);
+        File.ReadAllBytes(fox).ShouldBe(Known, "an append cut off by the quota must be undone");
+
+        // What is left is exactly 1 MiB less fox.txt: one byte more is cut off, the exact amount is stored.
+        var left = 1024 * 1024 - Known.Length;
+        (await UploadAsync(demo, "over.bin", new byte[left + 1])).Code.ShouldBe(552);
+        (await UploadAsync(demo, "exact.bin", new byte[left])).Code.ShouldBe(226);
+        new FileInfo(Path.Combine(server.Server.DemoHome, "exact.bin")).Length.ShouldBe(left);
+        File.Exists(Path.Combine(server.Server.DemoHome, "over.bin")).ShouldBeFalse();
+        (await demo.SendAsync("NOOP")).Code.ShouldBe(200);
+        server.Server.ShouldHaveLoggedNoErrors();
+    }
+
+    [Test]
     public async Task Site_echo_answers_with_the_text()
     {
         await using var ftp = await RawFtp.LoginAsync(server.Port);
