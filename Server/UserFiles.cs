@@ -112,6 +112,7 @@ public sealed class UserFiles
     private EffectResult RemoveDirectory(string path)
     {
         var full = Physical(path);
+        if (full is not null && !Directory.Exists(full) && Stat(path) is { IsDirectory: false }) return new EffectResult.Failed($"{VirtualPath.Name(path)}: Not a directory; use DELE for files.");
         if (full is null || !Directory.Exists(full)) return new EffectResult.Failed($"{VirtualPath.Name(path)}: No such directory.");
         if (Directory.EnumerateFileSystemEntries(full).Any()) return new EffectResult.Failed($"{VirtualPath.Name(path)}: Directory not empty.");
         Directory.Delete(full);
@@ -121,7 +122,9 @@ public sealed class UserFiles
     private EffectResult DeleteFile(string path)
     {
         var full = Physical(path);
-        if (full is null || Stat(path) is not { IsDirectory: false }) return new EffectResult.Failed($"{VirtualPath.Name(path)}: No such file.");
+        var entry = full is null ? null : Stat(path);
+        if (entry is { IsDirectory: true }) return new EffectResult.Failed($"{VirtualPath.Name(path)}: Is a directory; use RMD for directories.");
+        if (full is null || entry is null) return new EffectResult.Failed($"{VirtualPath.Name(path)}: No such file.");
         File.Delete(full);
         return new EffectResult.Done();
     }
