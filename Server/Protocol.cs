@@ -840,7 +840,7 @@ public static class Protocol
 
     private static IEnumerable<string> StatusLines(Context context, Session session)
     {
-        yield return $" Connected from {session.Remote.Address}";
+        yield return $" Connected from {DataAddress.Normalize(session.Remote.Address)}";
         yield return session.User is { } user ? $" Logged in as {user.Name}{(user.Admin ? " (admin)" : "")}" : " Not logged in";
         yield return $" TYPE: {(session.Type == TransferType.Ascii ? "ASCII" : "BINARY")}, STRUcture: File, MODE: Stream";
         yield return $" Current directory: {session.Directory}";

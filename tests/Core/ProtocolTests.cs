@@ -497,4 +497,12 @@ public class ProtocolTests
         string.Join('\n', reply.Lines).ShouldContain("Logged in as alice");
         string.Join('\n', reply.Lines).ShouldContain("1 session(s) connected");
     }
+
+    [Test]
+    public void Stat_names_an_IPv4_client_of_a_dual_stack_socket_by_its_IPv4_address()
+    {
+        var world = World.Create();
+        var mapped = new Session("t", new IPEndPoint(IPAddress.Parse("::ffff:192.0.2.10"), 40000), Local);
+        Run(world, mapped, "STAT").Replies[0].Lines.ShouldContain(" Connected from 192.0.2.10");
+    }
 }
