@@ -15,7 +15,7 @@ internal sealed class FtpClient : IAsyncDisposable
     const int WriteSlice = 16 * 1024;
     static readonly Encoding Utf8 = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false);
 
-    readonly Socket control;
+    readonly IPAddress peer;
     readonly NetworkStream stream;
     readonly StreamReader reader;
     readonly Action<string>? trace;
@@ -25,7 +25,8 @@ internal sealed class FtpClient : IAsyncDisposable
 
     FtpClient(Socket control, TimeSpan timeout, Action<string>? trace)
     {
-        this.control = control;
+        var address = ((IPEndPoint)control.RemoteEndPoint!).Address;
+        peer = address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
         this.timeout = timeout;
         this.trace = trace;
         stream = new NetworkStream(control, ownsSocket: true);
@@ -57,10 +58,8 @@ internal sealed class FtpClient : IAsyncDisposable
         var client = new FtpClient(socket, timeout, trace);
         try
         {
-            var greeting = await client.ReadReplyAsync(cancellationToken);
             // 120 means "ready in a few minutes"; the real greeting follows.
-            while (greeting.IsPreliminary)
-                greeting = await client.ReadReplyAsync(cancellationToken);
+            var greeting = await client.ReadFinalReplyAsync(cancellationToken);
             if (!greeting.IsCompletion)
                 throw new FtpReplyException(greeting);
             client.Greeting = greeting;
@@ -86,6 +85,11 @@ internal sealed class FtpClient : IAsyncDisposable
     public async Task<FtpReply> ExecuteAsync(string command, CancellationToken cancellationToken = default)
     {
         await SendAsync(command, cancellationToken);
+        return await ReadFinalReplyAsync(cancellationToken);
+    }
+
+    async Task<FtpReply> ReadFinalReplyAsync(CancellationToken cancellationToken)
+    {
         var reply = await ReadReplyAsync(cancellationToken);
         while (reply.IsPreliminary)
             reply = await ReadReplyAsync(cancellationToken);
@@ -120,69 +124,59 @@ internal sealed class FtpClient : IAsyncDisposable
     }
 
     public Task ListAsync(string? path, TextWriter output, CancellationToken cancellationToken = default) =>
-        TransferAsync(string.IsNullOrEmpty(path) ? "LIST" : $"LIST {path}", async (data, ct) =>
+        TransferAsync(string.IsNullOrEmpty(path) ? "LIST" : $"LIST {path}", async (data, stall, ct) =>
         {
             using var lines = new StreamReader(data, Utf8, detectEncodingFromByteOrderMarks: false, leaveOpen: true);
-            long count = 0;
-            while (await DataAsync(t => lines.ReadLineAsync(t).AsTask(), ct) is { } line)
-            {
+            while (await stall.RunAsync(t => lines.ReadLineAsync(t).AsTask()) is { } line)
                 await output.WriteLineAsync(line);
-                count++;
-            }
-            return count;
+            return 0;
         }, binaryType: false, cancellationToken);
 
     public Task<long> DownloadAsync(string remotePath, Stream destination, Action<long>? progress = null, CancellationToken cancellationToken = default) =>
-        TransferAsync($"RETR {remotePath}", async (data, ct) =>
+        TransferAsync($"RETR {remotePath}", async (data, stall, ct) =>
         {
-            var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
-            try
-            {
-                long total = 0;
-                int read;
-                while ((read = await DataAsync(t => data.ReadAsync(buffer.AsMemory(0, BufferSize), t).AsTask(), ct)) > 0)
-                {
-                    await destination.WriteAsync(buffer.AsMemory(0, read), ct);
-                    total += read;
-                    progress?.Invoke(total);
-                }
-                await destination.FlushAsync(ct);
-                return total;
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(buffer);
-            }
+            var total = await PumpAsync(into => stall.RunAsync(t => data.ReadAsync(into, t).AsTask()),
+                from => destination.WriteAsync(from, ct).AsTask(), BufferSize, progress);
+            await destination.FlushAsync(ct);
+            return total;
         }, binaryType: true, cancellationToken);
 
     public Task<long> UploadAsync(Stream source, string remotePath, Action<long>? progress = null, CancellationToken cancellationToken = default) =>
-        TransferAsync($"STOR {remotePath}", async (data, ct) =>
+        TransferAsync($"STOR {remotePath}", async (data, stall, ct) =>
         {
-            var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
-            try
-            {
-                long total = 0;
-                int read;
-                while ((read = await source.ReadAsync(buffer.AsMemory(0, BufferSize), ct)) > 0)
-                {
-                    // In slices, so that the timeout is on the link stalling, not on a slow link moving a big buffer.
-                    for (var offset = 0; offset < read; offset += WriteSlice)
-                    {
-                        var slice = buffer.AsMemory(offset, Math.Min(WriteSlice, read - offset));
-                        await DataAsync(async t => { await data.WriteAsync(slice, t); return 0; }, ct);
-                        total += slice.Length;
-                        progress?.Invoke(total);
-                    }
-                }
-                // The server learns the file is complete only from our FIN on the data connection.
-                data.Socket.Shutdown(SocketShutdown.Send);
-                return total;
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(buffer);
-            }
+            // Written in slices, so that the timeout is on the link stalling, not on a slow link moving a big buffer.
+            var total = await PumpAsync(into => source.ReadAsync(into, ct).AsTask(),
+                from => stall.RunAsync(async t => { await data.WriteAsync(from, t); return 0; }), WriteSlice, progress);
+            // The server learns the file is complete only from our FIN on the data connection.
+            data.Socket.Shutdown(SocketShutdown.Send);
+            return total;
         }, binaryType: true, cancellationToken);
+
+    // Copies until read returns 0, writing each read in pieces of at most slice bytes and reporting progress after each.
+    static async Task<long> PumpAsync(Func<Memory<byte>, Task<int>> read, Func<ReadOnlyMemory<byte>, Task> write, int slice, Action<long>? progress)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        try
+        {
+            long total = 0;
+            int count;
+            while ((count = await read(buffer.AsMemory(0, BufferSize))) > 0)
+            {
+                for (var offset = 0; offset < count; offset += slice)
+                {
+                    var piece = buffer.AsMemory(offset, Math.Min(slice, count - offset));
+                    await write(piece);
+                    total += piece.Length;
+                    progress?.Invoke(total);
+                }
+            }
+            return total;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
 
     public Task<FtpReply> QuitAsync(CancellationToken cancellationToken = default) =>
         ExecuteAsync("QUIT", cancellationToken);
@@ -193,7 +187,7 @@ internal sealed class FtpClient : IAsyncDisposable
         await stream.DisposeAsync();
     }
 
-    async Task<long> TransferAsync(string command, Func<NetworkStream, CancellationToken, Task<long>> body, bool binaryType, CancellationToken cancellationToken)
+    async Task<long> TransferAsync(string command, Func<NetworkStream, Stall, CancellationToken, Task<long>> body, bool binaryType, CancellationToken cancellationToken)
     {
         if (binaryType)
             await EnsureBinaryAsync(cancellationToken);
@@ -209,7 +203,8 @@ internal sealed class FtpClient : IAsyncDisposable
             {
                 try
                 {
-                    count = await body(data, cancellationToken);
+                    using var stall = new Stall(timeout, cancellationToken);
+                    count = await body(data, stall, cancellationToken);
                 }
                 catch (Exception e) when (e is not FtpConnectionLostException)
                 {
@@ -262,9 +257,6 @@ internal sealed class FtpClient : IAsyncDisposable
 
         // Connect to the address we already reach the server on, not the one PASV names:
         // it is often a private address behind NAT, and trusting it invites the FTP bounce attack.
-        var peer = ((IPEndPoint)control.RemoteEndPoint!).Address;
-        if (peer.IsIPv4MappedToIPv6)
-            peer = peer.MapToIPv4();
         var socket = new Socket(peer.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
@@ -326,23 +318,34 @@ internal sealed class FtpClient : IAsyncDisposable
         return reply;
     }
 
-    // Tells data-connection failures (including a stall) apart from local file errors inside a transfer.
-    async Task<T> DataAsync<T>(Func<CancellationToken, Task<T>> operation, CancellationToken cancellationToken)
+    // One stall timer for a whole transfer, armed only around each data read or write (local disk time does not
+    // count); it also tells data-connection failures apart from local file errors.
+    sealed class Stall(TimeSpan timeout, CancellationToken outer) : IDisposable
     {
-        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        limit.CancelAfter(timeout);
-        try
+        readonly CancellationTokenSource source = CancellationTokenSource.CreateLinkedTokenSource(outer);
+
+        public async Task<T> RunAsync<T>(Func<CancellationToken, Task<T>> operation)
         {
-            return await operation(limit.Token);
+            source.CancelAfter(timeout);
+            try
+            {
+                return await operation(source.Token);
+            }
+            catch (OperationCanceledException) when (!outer.IsCancellationRequested)
+            {
+                throw new FtpTransferException(new TimeoutException($"nothing moved for {Seconds(timeout)}"));
+            }
+            catch (Exception e) when (e is IOException or SocketException)
+            {
+                throw new FtpTransferException(e);
+            }
+            finally
+            {
+                source.CancelAfter(Timeout.InfiniteTimeSpan);
+            }
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw new FtpTransferException(new TimeoutException($"nothing moved for {Seconds(timeout)}"));
-        }
-        catch (Exception e) when (e is IOException or SocketException)
-        {
-            throw new FtpTransferException(e);
-        }
+
+        public void Dispose() => source.Dispose();
     }
 
     static string Seconds(TimeSpan span) => $"{span.TotalSeconds:0.#} seconds";

@@ -153,7 +153,7 @@ internal sealed class Repl
                 ReplCommand.List l => ListAsync(l.Path),
                 ReplCommand.ChangeDirectory c => ShowReplyAsync(client.ChangeDirectoryAsync(c.Path)),
                 ReplCommand.PrintDirectory => PrintDirectoryAsync(),
-                ReplCommand.Raw r => RawAsync(r.Line),
+                ReplCommand.Raw r => ShowReplyAsync(client.ExpectAsync(r.Line)),
                 ReplCommand.Help => WriteAsync(output, ReplCommand.HelpText, true),
                 ReplCommand.Invalid i => WriteAsync(error, i.Message, false),
                 _ => throw new UnreachableException($"Unhandled command {command}"),
@@ -262,12 +262,6 @@ internal sealed class Repl
     {
         await output.WriteLineAsync(await client.PrintWorkingDirectoryAsync());
         return true;
-    }
-
-    async Task<bool> RawAsync(string line)
-    {
-        var reply = await client.ExecuteAsync(line);
-        return reply.IsNegative ? throw new FtpReplyException(reply) : await WriteAsync(output, reply.Text, true);
     }
 
     async Task<bool> ShowReplyAsync(Task<FtpReply> command) => await WriteAsync(output, (await command).Text, true);
