@@ -31,6 +31,7 @@ internal sealed class Connection
     private Socket? passiveListener;
     private RunningTransfer? transfer;
     private readonly LineReader reader;
+    private readonly IPAddress remoteAddress;
     private readonly string peer;
     private volatile bool quitQueued;
     private int consecutiveErrors;
@@ -48,13 +49,14 @@ internal sealed class Connection
         connectedAt = host.Time.GetUtcNow();
         var remote = (IPEndPoint)socket.RemoteEndPoint!;
         state = new Session(id, remote, (IPEndPoint)socket.LocalEndPoint!);
-        // A dual-stack socket reports IPv4 clients as ::ffff:a.b.c.d; the log names them as they know themselves.
-        peer = new IPEndPoint(DataAddress.Normalize(remote.Address), remote.Port).ToString();
+        // A dual-stack socket reports IPv4 clients as ::ffff:a.b.c.d; logs, plugins and the login guard name them as they know themselves.
+        remoteAddress = DataAddress.Normalize(remote.Address);
+        peer = new IPEndPoint(remoteAddress, remote.Port).ToString();
         log = host.Log.ForContext("Session", $"[{id} {peer}] ");
     }
 
     /// <summary>The session as it is now (for WHO, STAT and bans).</summary>
-    public SessionView View => new(state.Id, DataAddress.Normalize(state.Remote.Address), state.User?.Name, state.Directory, connectedAt);
+    public SessionView View => new(state.Id, remoteAddress, state.User?.Name, state.Directory, connectedAt);
 
     /// <summary>Ends the session: at once when <paramref name="waitForTransfer"/> is false, else after the running transfer.</summary>
     /// <remarks>Called from other sessions' threads: it only posts the request; the session's own loop acts on it.</remarks>
@@ -186,8 +188,9 @@ internal sealed class Connection
     private Reply? RefreshRights()
     {
         if (state.User is not { } user) return null;
-        if (!host.Users.Users.TryGetValue(user.Name, out var account)) return Reply.Closing("Your account has been deleted.");
-        if (account.Banned) return Reply.Closing("Your account has been banned.");
+        var users = host.Users.Users;
+        if (FtpHost.AccountEnded(users, user.Name) is { } ended) return ended;
+        var account = users[user.Name];
         if (account.Admin != user.Admin || account.ReadOnly != user.ReadOnly)
             state = state with { Login = new Login.LoggedIn(user with { Admin = account.Admin, ReadOnly = account.ReadOnly }) };
         return null;
@@ -275,7 +278,7 @@ internal sealed class Connection
 
     private async Task<EffectResult> AuthenticateAsync(Effect.Authenticate attempt)
     {
-        var address = DataAddress.Normalize(state.Remote.Address);
+        var address = remoteAddress;
         switch (host.Guard.Check(address))
         {
             case LoginVerdict.Refused refused:
@@ -315,7 +318,7 @@ internal sealed class Connection
             files = new UserFiles(home);
             log = host.Log.ForContext("Session", $"[{state.Id} {peer} {account.Name}] ");
             log.Information("Logged in");
-            var user = new UserView(account.Name, account.Admin, account.ReadOnly, home);
+            var user = new UserView(account.Name, account.Admin, account.ReadOnly);
             var view = View with { User = account.Name };
             host.Hooks.LoggedIn(view);
             return new EffectResult.Authenticated(user);
@@ -405,7 +408,8 @@ internal sealed class Connection
 
             using (data)
             {
-                var mode = state.Type == TransferType.Ascii ? "ASCII" : "BINARY";
+                var type = effect switch { Effect.SendFile s => s.Type, Effect.ReceiveFile r => r.Type, _ => TransferType.Ascii };
+                var mode = type == TransferType.Ascii ? "ASCII" : "BINARY";
                 var watch = Stopwatch.StartNew();
                 var result = effect switch
                 {
@@ -582,14 +586,14 @@ internal sealed class Connection
         catch (Exception e) when (e is SocketException or ObjectDisposedException) { return true; }
     }
 
-    private static string FreeName(string physical)
+    /// <summary>STOU's names for <paramref name="physical"/>: itself, then name.1, name.2, …</summary>
+    private static IEnumerable<string> UniqueNames(string physical)
     {
-        for (var i = 0; ; i++)
-        {
-            var candidate = i == 0 ? physical : $"{physical}.{i}";
-            if (!File.Exists(candidate) && !Directory.Exists(candidate)) return candidate;
-        }
+        yield return physical;
+        for (var i = 1; ; i++) yield return $"{physical}.{i}";
     }
+
+    private static string FreeName(string physical) => UniqueNames(physical).First(c => !File.Exists(c) && !Directory.Exists(c));
 
     /// <summary>Moves a finished upload to its name; null when the name was taken meanwhile and overwriting is off.</summary>
     private static string? Place(string partial, string physical, WriteMode mode)
@@ -603,12 +607,12 @@ internal sealed class Connection
                 try { File.Move(partial, physical, overwrite: false); return physical; }
                 catch (IOException) when (File.Exists(physical)) { return null; }
             case WriteMode.Unique:
-                for (var i = 0; ; i++)
+                foreach (var candidate in UniqueNames(physical))
                 {
-                    var candidate = i == 0 ? physical : $"{physical}.{i}";
                     try { File.Move(partial, candidate, overwrite: false); return candidate; }
                     catch (IOException) when (File.Exists(candidate) || Directory.Exists(candidate)) { }
                 }
+                throw new UnreachableException();
             default:
                 throw new ArgumentOutOfRangeException(nameof(mode), mode, "not a whole-file upload");
         }

@@ -14,7 +14,7 @@ internal static class DataChannel
     /// <summary>Listens on the control connection's local address, in the configured port range.</summary>
     public static Socket Listen(IPAddress local, int portMin, int portMax)
     {
-        local = local.IsIPv4MappedToIPv6 ? local.MapToIPv4() : local;
+        local = DataAddress.Normalize(local);
         if (portMin == 0) return Bind(local, 0) ?? throw new SocketException((int)SocketError.AddressAlreadyInUse);
         var span = portMax - portMin + 1;
         var start = Random.Shared.Next(span);
@@ -146,9 +146,8 @@ internal static class DataChannel
     {
         await using var network = new NetworkStream(socket, ownsSocket: false);
         using var watchdog = new Watchdog(stall, cancel);
-        return type == TransferType.Ascii
-            ? await CopyAsync(network, target, target, FromCrLf, true, watchdog, counter, limit)
-            : await CopyAsync(network, target, target, null, false, watchdog, counter, limit);
+        var ascii = type == TransferType.Ascii;
+        return await CopyAsync(network, target, target, ascii ? FromCrLf : null, ascii, watchdog, counter, limit);
     }
 
     /// <summary>An upload brought more than the limit a plugin set for it (the bytes past the limit were not written).</summary>

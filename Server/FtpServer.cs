@@ -49,18 +49,16 @@ internal sealed class FtpHost(ServerConfig config, ILogger log, UserStore users,
             AdminAction.Unban => await users.UnbanAsync(admin.Name, command.Name),
             _ => throw new ArgumentOutOfRangeException(nameof(command), command.Action, "unknown admin action"),
         };
+        // A ban or deletion ends that user's sessions through the store's Changed event, like a hand edit does.
         sessionLog.Information("Admin {Action} {Target}: {Outcome}", command.Action, command.Name, result.Message);
-        if (result.Ok && command.Action is AdminAction.Ban or AdminAction.DeleteUser)
-            EndSessionsOf(command.Name, command.Action == AdminAction.Ban ? "Your account has been banned." : "Your account has been deleted.");
         return result.Ok ? new EffectResult.Done(result.Message) : new EffectResult.Failed(result.Message);
     }
 
-    /// <summary>Ends every session of a user at once with 421.</summary>
-    public void EndSessionsOf(string userName, string why)
-    {
-        foreach (var connection in Sessions.Keys.Where(c => c.View.User == userName))
-            connection.Stop(Reply.Closing(why), waitForTransfer: false);
-    }
+    /// <summary>The 421 that ends a session of <paramref name="name"/>: the account was deleted or banned; null while it stands.</summary>
+    public static Reply? AccountEnded(ImmutableDictionary<string, UserAccount> users, string name) =>
+        !users.TryGetValue(name, out var account) ? Reply.Closing("Your account has been deleted.")
+        : account.Banned ? Reply.Closing("Your account has been banned.")
+        : null;
 }
 
 /// <summary>The listening server: accepts connections and runs one <see cref="Connection"/> loop each.</summary>
@@ -107,10 +105,8 @@ internal sealed class FtpServer : IAsyncDisposable
     {
         foreach (var connection in host.Sessions.Keys)
         {
-            var name = connection.View.User;
-            if (name is null) continue;
-            if (!users.TryGetValue(name, out var account)) connection.Stop(Reply.Closing("Your account has been deleted."), waitForTransfer: false);
-            else if (account.Banned) connection.Stop(Reply.Closing("Your account has been banned."), waitForTransfer: false);
+            if (connection.View.User is { } name && FtpHost.AccountEnded(users, name) is { } ended)
+                connection.Stop(ended, waitForTransfer: false);
         }
     }
 

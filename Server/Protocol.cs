@@ -111,12 +111,6 @@ public sealed record Reply(int Code, ImmutableArray<string> Lines)
     /// <summary>Hash of the code and lines.</summary>
     public override int GetHashCode() => Lines.Aggregate(Code, (hash, line) => HashCode.Combine(hash, line));
 
-    /// <summary>True for 1xx replies, which announce that another reply follows.</summary>
-    public bool IsPreliminary => Code is >= 100 and < 200;
-
-    /// <summary>True for 2xx and 3xx replies.</summary>
-    public bool IsSuccess => Code is >= 200 and < 400;
-
     /// <summary>Formats the reply per RFC 959: single line <c>ddd text</c>, or <c>ddd-</c> first line, indented body, <c>ddd </c> last line.</summary>
     public string Format()
     {
@@ -139,8 +133,6 @@ public sealed record Reply(int Code, ImmutableArray<string> Lines)
     public static readonly Reply BadSequence = new(503, "Bad sequence of commands.");
     /// <summary>The reply to a command whose argument is missing or malformed.</summary>
     public static Reply Syntax(string usage) => new(501, $"Syntax error in parameters or arguments. Usage: {usage}");
-    /// <summary>The reply to an action refused on a file.</summary>
-    public static Reply FileUnavailable(string why) => new(550, why);
     /// <summary>The reply to a command only administrators may run.</summary>
     public static readonly Reply AdminOnly = new(550, "Permission denied: administrators only.");
     /// <summary>The reply to a write by a read-only user.</summary>
@@ -265,8 +257,7 @@ public sealed record Context(CommandTable Commands, ServerOptions Options, DateT
 /// <param name="Name">User name.</param>
 /// <param name="Admin">Whether the user may run admin commands.</param>
 /// <param name="ReadOnly">Whether writes are refused.</param>
-/// <param name="HomeDirectory">The physical folder that is the user's root; only the shell uses it.</param>
-public sealed record UserView(string Name, bool Admin, bool ReadOnly, string HomeDirectory);
+public sealed record UserView(string Name, bool Admin, bool ReadOnly);
 
 /// <summary>Login progress.</summary>
 public abstract record Login
@@ -327,8 +318,6 @@ public sealed record Session(string Id, IPEndPoint Remote, IPEndPoint Local)
     public bool EpsvOnly { get; init; }
     /// <summary>The MLST facts the client asked for.</summary>
     public ImmutableArray<string> Facts { get; init; } = Listing.AllFacts;
-    /// <summary>The verb of the previous command, for sequencing rules.</summary>
-    public string? PreviousVerb { get; init; }
     /// <summary>The logged-in user, if any.</summary>
     public UserView? User => Login is Login.LoggedIn l ? l.User : null;
 }
@@ -383,7 +372,7 @@ public abstract record Effect
     /// <summary>Rename or move a file or folder.</summary>
     public sealed record Rename(string From, string To) : Effect;
     /// <summary>Open a passive listener (answered with <see cref="EffectResult.Listening"/>).</summary>
-    public sealed record OpenPassive(bool Extended) : Effect;
+    public sealed record OpenPassive : Effect;
     /// <summary>Send a file over the data connection from an offset.</summary>
     public sealed record SendFile(string Path, long Offset, TransferType Type) : Effect;
     /// <summary>Send text (a listing) over the data connection.</summary>
@@ -517,14 +506,14 @@ public static class Listing
     }
 
     /// <summary>RFC 3659 facts for one entry, followed by a space and the name.</summary>
-    public static string Facts(FileEntry entry, ImmutableArray<string> wanted, bool readOnly, string? typeOverride = null)
+    public static string Facts(FileEntry entry, ImmutableArray<string> wanted, bool readOnly)
     {
         var facts = new StringBuilder();
         foreach (var fact in wanted)
         {
             var value = fact switch
             {
-                "type" => typeOverride ?? (entry.IsDirectory ? "dir" : "file"),
+                "type" => entry.IsDirectory ? "dir" : "file",
                 "size" => entry.Size.ToString(CultureInfo.InvariantCulture),
                 "modify" => Timestamp(entry.Modified),
                 "perm" => entry.IsDirectory ? (readOnly ? "el" : "flcdmpe") : (readOnly ? "r" : "adfrw"),
@@ -619,7 +608,6 @@ public static class Protocol
         {
             Next = r.Next with
             {
-                PreviousVerb = previous,
                 RenameFrom = previous is "RNFR" ? r.Next.RenameFrom : null,
                 RestartOffset = KeepsRestart.Contains(previous) ? r.Next.RestartOffset : 0,
             },
@@ -647,7 +635,8 @@ public static class Protocol
         {
             Sequence.Any => true,
             Sequence.AfterUser => session.Login is Login.AwaitingPassword,
-            Sequence.AfterRenameFrom => session.PreviousVerb == "RNFR" && session.RenameFrom is not null,
+            // Dispatch clears the pending name after any other command, so it is set only right after RNFR.
+            Sequence.AfterRenameFrom => session.RenameFrom is not null,
             _ => throw new InvalidOperationException($"unknown sequence {command.Sequence}"),
         };
         if (!inSequence) return Out.Reply(session, Reply.BadSequence);
@@ -974,7 +963,7 @@ public static class Protocol
         var offset = session.RestartOffset;
         var cleared = session with { RestartOffset = 0 };
         return WithFile(cleared, request.Argument, (path, entry) => offset > entry.Size
-            ? Out.Reply(cleared, 554, $"Restart offset {offset} is past the end of the file ({entry.Size} bytes).")
+            ? Out.Reply(cleared, PastEnd(offset, entry.Size))
             : Transfer(cleared, new Effect.SendFile(path, offset, session.Type), _ => Reply.TransferComplete));
     }
 
@@ -992,8 +981,12 @@ public static class Protocol
         }));
     }
 
+    private static Reply PastEnd(long offset, long size) => new(554, $"Restart offset {offset} is past the end of the file ({size} bytes).");
+
     private static Outcome ChooseWrite(Context context, Session session, string path, FileEntry? existing, WriteMode requested, long offset)
     {
+        if (requested == WriteMode.Create && offset > 0 && existing is not null && offset > existing.Size)
+            return Out.Reply(session, PastEnd(offset, existing.Size));
         var mode = requested switch
         {
             // Resuming may only continue a file, not rewrite part of it, unless overwriting is allowed.
@@ -1007,13 +1000,10 @@ public static class Protocol
             return (existing, offset) switch
             {
                 (null, _) => Out.Reply(session, 550, $"Cannot resume: {VirtualPath.Name(path)} does not exist."),
-                (_, > 0) when offset > existing.Size => Out.Reply(session, 554, $"Restart offset {offset} is past the end of the file ({existing.Size} bytes)."),
-                (_, > 0) when offset < existing.Size => Out.Reply(session, 550,
+                (_, > 0) => Out.Reply(session, 550,
                     $"{VirtualPath.Name(path)}: resuming at {offset} would overwrite data ({existing.Size} bytes exist) and overwriting is disabled on this server."),
                 _ => Out.Reply(session, 550, $"{VirtualPath.Name(path)}: File exists; overwriting is disabled on this server."),
             };
-        if (mode == WriteMode.Resume && offset > existing!.Size)
-            return Out.Reply(session, 554, $"Restart offset {offset} is past the end of the file ({existing.Size} bytes).");
         return Transfer(session, new Effect.ReceiveFile(path, mode.Value, offset, session.Type), t => mode == WriteMode.Unique
             ? new Reply(226, $"Transfer complete; stored as {VirtualPath.Name(t.StoredAs)}.")
             : Reply.TransferComplete);
@@ -1077,7 +1067,7 @@ public static class Protocol
     }
 
     private static Outcome Passive(Session session, bool extended) =>
-        Out.Do(session, new Effect.OpenPassive(extended), result => result switch
+        Out.Do(session, new Effect.OpenPassive(), result => result switch
         {
             EffectResult.Listening l => Out.Reply(session with { Data = new DataPlan.Passive(l.Endpoint) },
                 extended ? new Reply(229, $"Entering Extended Passive Mode (|||{l.Endpoint.Port}|).") : new Reply(227, DataAddress.Pasv(l.Advertised, l.Endpoint.Port))),

@@ -47,12 +47,13 @@ public sealed class UserFiles
     }
 
     /// <summary>Describes one path, or null when nothing (visible) is there.</summary>
-    public FileEntry? Stat(string virtualPath)
+    public FileEntry? Stat(string virtualPath) => Physical(virtualPath) is { } full ? Describe(full) : null;
+
+    private static FileEntry? Describe(string full)
     {
-        var full = Physical(virtualPath);
-        if (full is null || VirtualPath.Name(virtualPath).StartsWith(PartialPrefix, StringComparison.Ordinal)) return null;
-        if (Directory.Exists(full)) return Entry(new DirectoryInfo(full));
-        return File.Exists(full) ? Entry(new FileInfo(full)) : null;
+        FileSystemInfo info = new DirectoryInfo(full);
+        if (!info.Exists) info = new FileInfo(full);
+        return info.Exists ? Entry(info) : null;
     }
 
     /// <summary>The entries of a folder, names sorted ordinally.</summary>
@@ -102,7 +103,7 @@ public sealed class UserFiles
     private EffectResult MakeDirectory(string path)
     {
         var full = Physical(path);
-        if (full is null || VirtualPath.Name(path).StartsWith(PartialPrefix, StringComparison.Ordinal)) return new EffectResult.Failed("File name not allowed.");
+        if (full is null) return new EffectResult.Failed("File name not allowed.");
         if (Directory.Exists(full) || File.Exists(full)) return new EffectResult.Failed($"{VirtualPath.Name(path)}: File exists.");
         if (!Directory.Exists(Path.GetDirectoryName(full))) return new EffectResult.Failed("The parent directory does not exist.");
         Directory.CreateDirectory(full);
@@ -112,8 +113,9 @@ public sealed class UserFiles
     private EffectResult RemoveDirectory(string path)
     {
         var full = Physical(path);
-        if (full is not null && !Directory.Exists(full) && Stat(path) is { IsDirectory: false }) return new EffectResult.Failed($"{VirtualPath.Name(path)}: Not a directory; use DELE for files.");
-        if (full is null || !Directory.Exists(full)) return new EffectResult.Failed($"{VirtualPath.Name(path)}: No such directory.");
+        var entry = full is null ? null : Describe(full);
+        if (entry is { IsDirectory: false }) return new EffectResult.Failed($"{VirtualPath.Name(path)}: Not a directory; use DELE for files.");
+        if (full is null || entry is null) return new EffectResult.Failed($"{VirtualPath.Name(path)}: No such directory.");
         if (Directory.EnumerateFileSystemEntries(full).Any()) return new EffectResult.Failed($"{VirtualPath.Name(path)}: Directory not empty.");
         Directory.Delete(full);
         return new EffectResult.Done();
@@ -122,7 +124,7 @@ public sealed class UserFiles
     private EffectResult DeleteFile(string path)
     {
         var full = Physical(path);
-        var entry = full is null ? null : Stat(path);
+        var entry = full is null ? null : Describe(full);
         if (entry is { IsDirectory: true }) return new EffectResult.Failed($"{VirtualPath.Name(path)}: Is a directory; use RMD for directories.");
         if (full is null || entry is null) return new EffectResult.Failed($"{VirtualPath.Name(path)}: No such file.");
         File.Delete(full);
@@ -133,8 +135,8 @@ public sealed class UserFiles
     {
         var source = Physical(from);
         var target = Physical(to);
-        if (source is null || Stat(from) is not { } entry) return new EffectResult.Failed($"{VirtualPath.Name(from)}: No such file or directory.");
-        if (target is null || VirtualPath.Name(to).StartsWith(PartialPrefix, StringComparison.Ordinal)) return new EffectResult.Failed("File name not allowed.");
+        if (source is null || Describe(source) is not { } entry) return new EffectResult.Failed($"{VirtualPath.Name(from)}: No such file or directory.");
+        if (target is null) return new EffectResult.Failed("File name not allowed.");
         if (File.Exists(target) || Directory.Exists(target)) return new EffectResult.Failed($"{VirtualPath.Name(to)}: File exists.");
         if (entry.IsDirectory && (to + "/").StartsWith(from + "/", StringComparison.Ordinal)) return new EffectResult.Failed("Cannot move a directory into itself.");
         if (entry.IsDirectory) Directory.Move(source, target);

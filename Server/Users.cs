@@ -167,7 +167,6 @@ internal sealed class UserStore : IDisposable
     // Guarded by _gate:
     private TomlDocument _document = null!;
     private volatile bool _hashingFailed;
-    private string _knownText = "";        // text of _document: what we last loaded or wrote
     private string? _badText;              // last text on disk that failed to load (not reported twice)
     private string? _badReason;
     private bool _missingReported;
@@ -186,9 +185,6 @@ internal sealed class UserStore : IDisposable
 
     /// <summary>Current users by exact (case-sensitive) name. Never mutated; replaced as a whole on change.</summary>
     public ImmutableDictionary<string, UserAccount> Users => Volatile.Read(ref _users);
-
-    /// <summary>The physical server root folder (absolute).</summary>
-    public string RootDirectory => _root;
 
     /// <summary>
     /// Raised after every successful change or reload with the new snapshot. Runs while the store's write lock is
@@ -217,9 +213,7 @@ internal sealed class UserStore : IDisposable
             var text = ReadTextOrNull(path);
             if (text is null)
                 store._log.Warning("Users file {Path} does not exist; starting with no users", path);
-            var document = TomlDocument.Parse(text ?? "", path);
-            var users = store.ReadUsers(document.Model);
-            store.Install(document, text ?? "", users, loadedFromDisk: true);
+            var users = store.Load(text ?? "");
             store._missingReported = text is null;
             store.StartWatching();
             store._log.Information("Loaded {Count} users from {Path}", users.Count, path);
@@ -429,7 +423,7 @@ internal sealed class UserStore : IDisposable
                 return new AdminResult(false, $"Cannot {what}: the users file could not be written.");
             }
 
-            Install(next, text, users, loadedFromDisk: false);
+            Install(next, users, loadedFromDisk: false);
             _log.Information("{Admin} did {What}: {Message}", UserNames.Display(actingAdmin), what, success);
             return new AdminResult(true, success);
         }
@@ -600,7 +594,7 @@ internal sealed class UserStore : IDisposable
             return true;
         }
         _missingReported = false;
-        if (text == _knownText)
+        if (text == _document.ToString())
         {
             _badText = null;
             _badReason = null;
@@ -614,9 +608,7 @@ internal sealed class UserStore : IDisposable
 
         try
         {
-            var document = TomlDocument.Parse(text, _path);
-            var users = ReadUsers(document.Model);
-            Install(document, text, users, loadedFromDisk: true);
+            var users = Load(text);
             _log.Information("Reloaded {Count} users from {Path} after it changed on disk", users.Count, _path);
             return true;
         }
@@ -633,10 +625,18 @@ internal sealed class UserStore : IDisposable
     private string BrokenMessage() =>
         $"The users file has an error and must be fixed first: {_badReason}";
 
-    private void Install(TomlDocument document, string text, ImmutableDictionary<string, UserAccount> users, bool loadedFromDisk)
+    /// <summary>Parses text read from disk and puts its users in force.</summary>
+    private ImmutableDictionary<string, UserAccount> Load(string text)
+    {
+        var document = TomlDocument.Parse(text, _path);
+        var users = ReadUsers(document.Model);
+        Install(document, users, loadedFromDisk: true);
+        return users;
+    }
+
+    private void Install(TomlDocument document, ImmutableDictionary<string, UserAccount> users, bool loadedFromDisk)
     {
         _document = document;
-        _knownText = text;
         _badText = null;
         _badReason = null;
         if (loadedFromDisk)

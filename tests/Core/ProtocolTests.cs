@@ -27,9 +27,9 @@ public class ProtocolTests
             Performed.Add(effect);
             return effect switch
             {
-                Effect.Authenticate { Name: "alice", Password: "secret" } => new EffectResult.Authenticated(new UserView("alice", false, false, "/srv/alice")),
-                Effect.Authenticate { Name: "root", Password: "toor" } => new EffectResult.Authenticated(new UserView("root", true, false, "/srv/root")),
-                Effect.Authenticate { Name: "reader", Password: "r" } => new EffectResult.Authenticated(new UserView("reader", false, true, "/srv/reader")),
+                Effect.Authenticate { Name: "alice", Password: "secret" } => new EffectResult.Authenticated(new UserView("alice", false, false)),
+                Effect.Authenticate { Name: "root", Password: "toor" } => new EffectResult.Authenticated(new UserView("root", true, false)),
+                Effect.Authenticate { Name: "reader", Password: "r" } => new EffectResult.Authenticated(new UserView("reader", false, true)),
                 Effect.Authenticate => new EffectResult.Refused(new Reply(530, "Login incorrect.")),
                 Effect.Stat s => new EffectResult.Stat(Entries.GetValueOrDefault(s.Path)),
                 Effect.List l => new EffectResult.Listing([.. Entries.Where(e => e.Key != "/" && VirtualPath.Parent(e.Key) == l.Path).Select(e => e.Value)]),
