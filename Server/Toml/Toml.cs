@@ -15,11 +15,7 @@ public static class Toml
     /// <returns>The root table.</returns>
     /// <exception cref="TomlException">The file is not valid UTF-8 or not valid TOML 1.0.</exception>
     /// <exception cref="IOException">The file cannot be read.</exception>
-    public static TomlTable ParseFile(string path)
-    {
-        var sourceName = Path.GetFileName(path);
-        return Parse(TomlParser.DecodeUtf8(File.ReadAllBytes(path), sourceName), sourceName);
-    }
+    public static TomlTable ParseFile(string path) => ParseUtf8(File.ReadAllBytes(path), Path.GetFileName(path));
 
     /// <summary>Parses UTF-8 bytes, rejecting invalid UTF-8 with a <see cref="TomlException"/>.</summary>
     /// <param name="utf8">The document bytes.</param>

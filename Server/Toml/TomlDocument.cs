@@ -73,7 +73,7 @@ public sealed class TomlDocument
             insertAt = lastKey.End;
             indent = _text[lastKey.LineStart..lastKey.KeyStart];
         }
-        else if (first > 0 || tablePath.Count > 0)
+        else if (first > 0)
         {
             insertAt = _statements[first - 1].End;
         }
@@ -195,20 +195,13 @@ public sealed class TomlDocument
     /// <summary>The statements [First, Last) belonging to the table, excluding its header; null if there is no such header.</summary>
     private (int First, int Last)? FindSection(IReadOnlyList<string> tablePath)
     {
-        int first;
-        if (tablePath.Count == 0)
+        var header = -1; // the top level has no header: its section starts at statement 0
+        if (tablePath.Count > 0)
         {
-            first = 0;
-        }
-        else
-        {
-            var header = _statements.FindIndex(s => s.Kind == TomlStatementKind.Table && s.Path.SequenceEqual(tablePath));
+            header = _statements.FindIndex(s => s.Kind == TomlStatementKind.Table && s.Path.SequenceEqual(tablePath));
             if (header < 0) return null;
-            first = header + 1;
         }
-        var last = first;
-        while (last < _statements.Count && _statements[last].Kind == TomlStatementKind.KeyValue) last++;
-        return (first, last);
+        return (header + 1, NextHeader(header));
     }
 
     private TomlStatement? FindKey(int first, int last, string key)
@@ -221,6 +214,7 @@ public sealed class TomlDocument
         return null;
     }
 
+    /// <summary>The index of the first header after statement <paramref name="index"/>, or the statement count.</summary>
     private int NextHeader(int index)
     {
         var i = index + 1;
@@ -259,6 +253,6 @@ public sealed class TomlDocument
             if (current is TomlArray { Count: > 0 } array && array[^1] is TomlTable last) current = last;
             if (current is null) return null;
         }
-        return current as TomlTable ?? (tablePath.Count == 0 ? Model : new TomlTable([]));
+        return current as TomlTable ?? TomlTable.Empty;
     }
 }

@@ -137,14 +137,10 @@ internal sealed class TomlParser
             if (c == '\r')
             {
                 if (i + 1 < text.Length && text[i + 1] == '\n') continue;
-                _pos = i;
                 throw Error(i, "a carriage return must be followed by a line feed");
             }
             if (c < ' ' || c == '\u007f')
-            {
-                _pos = i;
                 throw Error(i, $"control character U+{(int)c:X4} is not allowed; use an escape sequence in strings");
-            }
             if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
             {
                 i++;
@@ -263,8 +259,8 @@ internal sealed class TomlParser
         if (string.CompareOrdinal(_text, _pos, close, 0, close.Length) != 0)
         {
             throw Error(isArray
-                ? $"expected ']]' to close the array-of-tables header [[{KeyText(path.Select(k => k.Name).ToList())}]], found {DescribeHere()}"
-                : $"expected ']' to close the table header [{KeyText(path.Select(k => k.Name).ToList())}], found {DescribeHere()}");
+                ? $"expected ']]' to close the array-of-tables header [[{HeaderText(path)}]], found {DescribeHere()}"
+                : $"expected ']' to close the table header [{HeaderText(path)}], found {DescribeHere()}");
         }
         _pos += close.Length;
         return path;
@@ -366,17 +362,10 @@ internal sealed class TomlParser
             if (_pos >= _text.Length) throw Error("expected a key, found end of file");
             var c = _text[_pos];
             string name;
-            if (c == '"')
+            if (c is '"' or '\'')
             {
-                if (string.CompareOrdinal(_text, _pos, "\"\"\"", 0, 3) == 0)
-                    throw Error("a multi-line string cannot be used as a key");
-                name = ParseBasicString();
-            }
-            else if (c == '\'')
-            {
-                if (string.CompareOrdinal(_text, _pos, "'''", 0, 3) == 0)
-                    throw Error("a multi-line string cannot be used as a key");
-                name = ParseLiteralString();
+                if (AtTripleQuote(c)) throw Error("a multi-line string cannot be used as a key");
+                name = c == '"' ? ParseBasicString() : ParseLiteralString();
             }
             else
             {
@@ -400,7 +389,7 @@ internal sealed class TomlParser
         }
     }
 
-    private static bool IsBareKeyChar(char c) =>
+    internal static bool IsBareKeyChar(char c) =>
         c is >= 'a' and <= 'z' or >= 'A' and <= 'Z' or >= '0' and <= '9' or '_' or '-';
 
     private List<string> ParseKeyValue(TableBuilder table, out int valueStart, out int valueEnd)
@@ -428,9 +417,9 @@ internal sealed class TomlParser
             table = existing.Value switch
             {
                 TableBuilder { Kind: TableKind.Dotted } t => t,
-                TableBuilder { Kind: TableKind.Inline } => throw Error(offset, $"cannot add to \"{KeyText(names.Take(i + 1).ToList())}\": it is an inline table, which cannot be extended"),
-                TableBuilder => throw Error(offset, $"cannot add to table \"{KeyText(names.Take(i + 1).ToList())}\" with dotted keys: it is defined by a [header]"),
-                _ => throw Error(offset, $"cannot use \"{KeyText(names.Take(i + 1).ToList())}\" as a table: it is already defined as {DescribeValue(existing.Value)}"),
+                TableBuilder { Kind: TableKind.Inline } => throw Error(offset, $"cannot add to \"{HeaderText(path, i + 1)}\": it is an inline table, which cannot be extended"),
+                TableBuilder => throw Error(offset, $"cannot add to table \"{HeaderText(path, i + 1)}\" with dotted keys: it is defined by a [header]"),
+                _ => throw Error(offset, $"cannot use \"{HeaderText(path, i + 1)}\" as a table: it is already defined as {DescribeValue(existing.Value)}"),
             };
         }
         var (last, lastOffset) = path[^1];
@@ -448,10 +437,9 @@ internal sealed class TomlParser
         var c = _text[_pos];
         switch (c)
         {
-            case '"':
-                return string.CompareOrdinal(_text, _pos, "\"\"\"", 0, 3) == 0 ? ParseMultilineBasicString() : ParseBasicString();
-            case '\'':
-                return string.CompareOrdinal(_text, _pos, "'''", 0, 3) == 0 ? ParseMultilineLiteralString() : ParseLiteralString();
+            case '"' or '\'':
+                if (AtTripleQuote(c)) return ParseMultilineString(c);
+                return c == '"' ? ParseBasicString() : ParseLiteralString();
             case '[':
                 return ParseArray();
             case '{':
@@ -516,7 +504,11 @@ internal sealed class TomlParser
         }
     }
 
-    private string ParseMultilineBasicString()
+    private bool AtTripleQuote(char quote) =>
+        _pos + 2 < _text.Length && _text[_pos] == quote && _text[_pos + 1] == quote && _text[_pos + 2] == quote;
+
+    /// <summary>A multi-line basic (<c>"""</c>) or literal (<c>'''</c>) string; only basic strings have escapes.</summary>
+    private string ParseMultilineString(char quote)
     {
         var start = _pos;
         _pos += 3;
@@ -524,14 +516,15 @@ internal sealed class TomlParser
         var sb = _sb.Clear();
         while (true)
         {
-            if (_pos >= _text.Length) throw Error(start, "this multi-line string is never closed");
+            if (_pos >= _text.Length)
+                throw Error(start, quote == '"' ? "this multi-line string is never closed" : "this multi-line literal string is never closed");
             var c = _text[_pos];
-            if (c == '"')
+            if (c == quote)
             {
-                if (ClosesMultiline('"', sb)) return sb.ToString();
+                if (ClosesMultiline(quote, sb)) return sb.ToString();
                 continue;
             }
-            if (c == '\\')
+            if (c == '\\' && quote == '"')
             {
                 var j = _pos + 1;
                 while (j < _text.Length && (_text[j] == ' ' || _text[j] == '\t')) j++;
@@ -630,26 +623,6 @@ internal sealed class TomlParser
         var s = _text.Substring(_pos, i - _pos);
         _pos = i + 1;
         return s;
-    }
-
-    private string ParseMultilineLiteralString()
-    {
-        var start = _pos;
-        _pos += 3;
-        SkipOneNewline();
-        var sb = _sb.Clear();
-        while (true)
-        {
-            if (_pos >= _text.Length) throw Error(start, "this multi-line literal string is never closed");
-            var c = _text[_pos];
-            if (c == '\'')
-            {
-                if (ClosesMultiline('\'', sb)) return sb.ToString();
-                continue;
-            }
-            sb.Append(c);
-            _pos++;
-        }
     }
 
     private ArrayBuilder ParseArray()

@@ -29,9 +29,6 @@ public sealed class TomlTableReader
     /// <summary>The table being read.</summary>
     public TomlTable Raw => _table;
 
-    /// <summary>The table's path as given to the constructor (<c>null</c> for the top level).</summary>
-    public string? TablePath => _path;
-
     /// <summary>Reads a string, or returns <paramref name="default"/> when the key is absent.</summary>
     public string String(string key, string @default) => OptionalString(key) ?? @default;
 

@@ -6,17 +6,17 @@ namespace ScriptFtp.Toml;
 /// <summary>Turns the value model back into TOML text.</summary>
 internal static class TomlWriter
 {
-    public static string Write(TomlTable table, string newline = "\n")
+    public static string Write(TomlTable table)
     {
         var sb = new StringBuilder();
-        WriteBody(sb, table, [], newline);
+        WriteBody(sb, table, []);
         return sb.ToString();
     }
 
     private static bool IsTableArray(object value) =>
         value is TomlArray { Count: > 0 } array && array.All(item => item is TomlTable);
 
-    private static void WriteBody(StringBuilder sb, TomlTable table, List<string> path, string newline)
+    private static void WriteBody(StringBuilder sb, TomlTable table, List<string> path)
     {
         // Plain values must precede every header of the section, so they are written first.
         foreach (var (key, value) in table)
@@ -24,7 +24,7 @@ internal static class TomlWriter
             if (value is TomlTable || IsTableArray(value)) continue;
             sb.Append(FormatKey(key)).Append(" = ");
             AppendValue(sb, value);
-            sb.Append(newline);
+            sb.Append('\n');
         }
         foreach (var (key, value) in table)
         {
@@ -35,18 +35,18 @@ internal static class TomlWriter
                 // A table holding only sub-tables is created implicitly by their headers.
                 if (hasPlainValues || child.Count == 0)
                 {
-                    if (sb.Length > 0) sb.Append(newline);
-                    sb.Append('[').Append(FormatPath(path)).Append(']').Append(newline);
+                    if (sb.Length > 0) sb.Append('\n');
+                    sb.Append('[').Append(FormatPath(path)).Append(']').Append('\n');
                 }
-                WriteBody(sb, child, path, newline);
+                WriteBody(sb, child, path);
             }
             else if (IsTableArray(value))
             {
                 foreach (TomlTable element in (TomlArray)value)
                 {
-                    if (sb.Length > 0) sb.Append(newline);
-                    sb.Append("[[").Append(FormatPath(path)).Append("]]").Append(newline);
-                    WriteBody(sb, element, path, newline);
+                    if (sb.Length > 0) sb.Append('\n');
+                    sb.Append("[[").Append(FormatPath(path)).Append("]]").Append('\n');
+                    WriteBody(sb, element, path);
                 }
             }
             path.RemoveAt(path.Count - 1);
@@ -57,7 +57,7 @@ internal static class TomlWriter
 
     public static string FormatKey(string key)
     {
-        if (key.Length > 0 && key.All(c => c is >= 'a' and <= 'z' or >= 'A' and <= 'Z' or >= '0' and <= '9' or '_' or '-'))
+        if (key.Length > 0 && key.All(TomlParser.IsBareKeyChar))
             return key;
         var sb = new StringBuilder();
         AppendString(sb, key);
