@@ -8,14 +8,20 @@ namespace ScriptFtp;
 /// <summary>The server's configuration, read once from <c>ftp.toml</c>. Relative paths are already resolved against the file's folder.</summary>
 public sealed record ServerConfig
 {
+    // Default relative paths: against the working folder for a config built in code, the config file's folder in FromToml.
+    private const string DefaultRoot = "ftproot";
+    private const string DefaultUsersFile = "users.toml";
+    private const string DefaultLogFile = "logs/scriptftp-.log";
+    private const string DefaultPluginsFolder = "plugins";
+
     /// <summary>Address to listen on; <c>::</c> serves IPv6 and IPv4 at once.</summary>
     public IPAddress Listen { get; init; } = IPAddress.IPv6Any;
     /// <summary>Control port (0 picks a free one).</summary>
     public int Port { get; init; } = 2121;
     /// <summary>Folder under which every user's home lives.</summary>
-    public string Root { get; init; } = Path.GetFullPath("ftproot");
+    public string Root { get; init; } = Path.GetFullPath(DefaultRoot);
     /// <summary>The users file.</summary>
-    public string UsersFile { get; init; } = Path.GetFullPath("users.toml");
+    public string UsersFile { get; init; } = Path.GetFullPath(DefaultUsersFile);
     /// <summary>Greeting text.</summary>
     public string Banner { get; init; } = "ScriptFtp ready.";
     /// <summary>Whether STOR may replace an existing file.</summary>
@@ -35,7 +41,7 @@ public sealed record ServerConfig
     /// <summary>Address advertised in PASV replies when the server sits behind NAT.</summary>
     public IPAddress? PublicAddress { get; init; }
     /// <summary>Rolling log file path, or null for console only.</summary>
-    public string? LogFile { get; init; } = Path.GetFullPath("logs/scriptftp-.log");
+    public string? LogFile { get; init; } = Path.GetFullPath(DefaultLogFile);
     /// <summary>Lowest level logged.</summary>
     public LogEventLevel LogLevel { get; init; } = LogEventLevel.Information;
     /// <summary>Failed logins from one address before it is slowed down and locked out.</summary>
@@ -47,7 +53,7 @@ public sealed record ServerConfig
     /// <summary>How long such an address is then refused.</summary>
     public TimeSpan Lockout { get; init; } = TimeSpan.FromMinutes(15);
     /// <summary>Folder of <c>.csx</c> plugins, or null for none.</summary>
-    public string? PluginsFolder { get; init; } = Path.GetFullPath("plugins");
+    public string? PluginsFolder { get; init; } = Path.GetFullPath(DefaultPluginsFolder);
     /// <summary>Refuse to start when a plugin does not compile.</summary>
     public bool PluginsStrict { get; init; }
     /// <summary>A plugin handler running longer than this gets a 451.</summary>
@@ -71,6 +77,9 @@ public sealed record ServerConfig
     {
         var defaults = new ServerConfig();
         string Full(string p) => Path.GetFullPath(Path.Combine(baseFolder, p));
+        // An empty string switches the feature off.
+        string? OptionalPath(TomlTableReader reader, string key, string fallback) =>
+            reader.String(key, fallback) is { Length: > 0 } p ? Full(p) : null;
         var top = new TomlTableReader(document, sourceName);
         // A missing section reads as an empty one, so every default (relative paths included) is applied in one place.
         TomlTableReader Section(string name) => top.Table(name) ?? new TomlTableReader(TomlTable.Empty, sourceName, name);
@@ -81,8 +90,8 @@ public sealed record ServerConfig
         {
             Listen = Address(server, "listen", defaults.Listen)!,
             Port = server.Int32("port", defaults.Port, 0, 65535),
-            Root = Full(server.String("root", "ftproot")),
-            UsersFile = Full(server.String("users_file", "users.toml")),
+            Root = Full(server.String("root", DefaultRoot)),
+            UsersFile = Full(server.String("users_file", DefaultUsersFile)),
             Banner = server.String("banner", defaults.Banner),
             AllowOverwrite = server.Boolean("allow_overwrite", defaults.AllowOverwrite),
             IdleTimeout = Duration(server, "idle_timeout", defaults.IdleTimeout, 1),
@@ -108,10 +117,9 @@ public sealed record ServerConfig
         passive.RejectUnknown();
 
         var log = Section("log");
-        var file = log.String("file", "logs/scriptftp-.log");
         config = config with
         {
-            LogFile = file.Length == 0 ? null : Full(file),
+            LogFile = OptionalPath(log, "file", DefaultLogFile),
             LogLevel = log.Enum("level", defaults.LogLevel),
         };
         log.RejectUnknown();
@@ -127,10 +135,9 @@ public sealed record ServerConfig
         security.RejectUnknown();
 
         var plugins = Section("plugins");
-        var folder = plugins.String("folder", "plugins");
         config = config with
         {
-            PluginsFolder = folder.Length == 0 ? null : Full(folder),
+            PluginsFolder = OptionalPath(plugins, "folder", DefaultPluginsFolder),
             PluginsStrict = plugins.Boolean("strict", defaults.PluginsStrict),
             PluginTimeout = Duration(plugins, "timeout", defaults.PluginTimeout, 0.001),
             PluginsReload = plugins.Boolean("reload", defaults.PluginsReload),

@@ -43,6 +43,7 @@ internal sealed class LoginGuard
     private readonly TimeSpan _lockout;
     private readonly TimeProvider _time;
     private readonly int _maxTracked;
+    private readonly TimeSpan _sweepInterval;
     private readonly object _lock = new();
     private readonly Dictionary<IPAddress, Entry> _entries = [];
     private DateTimeOffset _lastSweep;
@@ -62,6 +63,8 @@ internal sealed class LoginGuard
         _lockout = lockout;
         _time = time;
         _maxTracked = maxTrackedAddresses;
+        var shorter = window < lockout ? window : lockout;
+        _sweepInterval = shorter < TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : shorter;
         _lastSweep = time.GetUtcNow();
     }
 
@@ -85,19 +88,13 @@ internal sealed class LoginGuard
             MaybeSweep(now);
             if (!_entries.TryGetValue(key, out var entry))
                 return LoginVerdict.Allow;
+            if (entry.IsStale(now, _window))
+            {
+                _entries.Remove(key); // start afresh
+                return LoginVerdict.Allow;
+            }
             if (entry.LockedUntil is { } until)
-            {
-                if (now < until)
-                    return new LoginVerdict.Refused(until - now);
-                _entries.Remove(key); // lockout over: start afresh
-                return LoginVerdict.Allow;
-            }
-            entry.Prune(now - _window);
-            if (entry.Count == 0)
-            {
-                _entries.Remove(key);
-                return LoginVerdict.Allow;
-            }
+                return new LoginVerdict.Refused(until - now);
             return entry.Count >= _maxFailures ? new LoginVerdict.Delay(_delay) : LoginVerdict.Allow;
         }
     }
@@ -117,14 +114,15 @@ internal sealed class LoginGuard
                 entry = new Entry();
                 _entries[key] = entry;
             }
-            if (entry.LockedUntil is { } until)
+            else if (entry.IsStale(now, _window))
             {
-                if (now < until)
-                    return; // already locked out: do not extend
-                entry.LockedUntil = null;
+                entry.LockedUntil = null; // start afresh
                 entry.Clear();
             }
-            entry.Prune(now - _window);
+            else if (entry.LockedUntil is not null)
+            {
+                return; // already locked out: do not extend
+            }
             if (entry.Count >= _maxFailures)
             {
                 // Failed again although the attempts were already being delayed: lock the address out.
@@ -133,7 +131,7 @@ internal sealed class LoginGuard
                 entry.LastActivity = now;
                 return;
             }
-            entry.Add(now, userName, _maxFailures);
+            entry.Add(now, userName);
         }
     }
 
@@ -160,10 +158,7 @@ internal sealed class LoginGuard
 
     private void MaybeSweep(DateTimeOffset now)
     {
-        var interval = _window < _lockout ? _window : _lockout;
-        if (interval < TimeSpan.FromSeconds(1))
-            interval = TimeSpan.FromSeconds(1);
-        if (now - _lastSweep < interval)
+        if (now - _lastSweep < _sweepInterval)
             return;
         _lastSweep = now;
         Sweep(now);
@@ -174,14 +169,7 @@ internal sealed class LoginGuard
         var stale = new List<IPAddress>();
         foreach (var (key, entry) in _entries)
         {
-            if (entry.LockedUntil is { } until)
-            {
-                if (now >= until)
-                    stale.Add(key);
-                continue;
-            }
-            entry.Prune(now - _window);
-            if (entry.Count == 0)
+            if (entry.IsStale(now, _window))
                 stale.Add(key);
         }
         foreach (var key in stale)
@@ -216,15 +204,26 @@ internal sealed class LoginGuard
 
         public int Count => _failures.Count;
 
-        public void Add(DateTimeOffset now, string user, int cap)
+        // RecordFailure locks the address out instead of adding a failure beyond maxFailures.
+        public void Add(DateTimeOffset now, string user)
         {
             _failures.Enqueue((now, user));
-            while (_failures.Count > cap)
-                _failures.Dequeue();
             LastActivity = now;
         }
 
-        public void Prune(DateTimeOffset cutoff)
+        /// <summary>
+        /// Whether the entry can be forgotten: its lockout is over or, when not locked out, no failure is left after
+        /// pruning those older than <paramref name="window"/> (which this does).
+        /// </summary>
+        public bool IsStale(DateTimeOffset now, TimeSpan window)
+        {
+            if (LockedUntil is { } until)
+                return now >= until;
+            Prune(now - window);
+            return Count == 0;
+        }
+
+        private void Prune(DateTimeOffset cutoff)
         {
             while (_failures.Count > 0 && _failures.Peek().At <= cutoff)
                 _failures.Dequeue();

@@ -81,7 +81,6 @@ internal static class Program
 
     private static async Task<int> RunAsync(ServerConfig config, Logger log)
     {
-        Directory.CreateDirectory(config.Root);
         using var users = UserStore.Open(config.UsersFile, config.Root, log);
         using var plugins = await PluginHost.LoadAsync(config, log);
         if (config.PluginsStrict && !plugins.Errors.IsEmpty)
@@ -100,7 +99,7 @@ internal static class Program
     }
 
     /// <summary>Console gets one line per event; the file also gets stack traces.</summary>
-    internal static Logger CreateLogger(ServerConfig config)
+    private static Logger CreateLogger(ServerConfig config)
     {
         var setup = new LoggerConfiguration()
             .MinimumLevel.Is(config.LogLevel)
