@@ -40,7 +40,7 @@ public sealed class PluginGlobals
     /// <param name="feature">A line for the FEAT reply that announces the command to clients, e.g. <c>HASH SHA-256*</c>.</param>
     [OverloadResolutionPriority(1)]
     public void AddCommand(string verb, Access access, string usage, string help, Func<PluginContext, Reply?> handler, string? feature = null) =>
-        AddCommand(verb, access, usage, help, Wrap(handler), feature);
+        AddCommand(verb, access, usage, help, c => Task.FromResult(handler(c)), feature);
 
     /// <summary>Registers a command (or replaces a built-in one) with an asynchronous handler.</summary>
     /// <param name="verb">The verb, e.g. <c>XSHA256</c>; case does not matter.</param>
@@ -51,8 +51,7 @@ public sealed class PluginGlobals
     /// <param name="feature">A line for the FEAT reply that announces the command to clients, e.g. <c>HASH SHA-256*</c>.</param>
     public void AddCommand(string verb, Access access, string usage, string help, Func<PluginContext, Task<Reply?>> handler, string? feature = null)
     {
-        var key = verb.Trim().ToUpperInvariant();
-        if (key.Length == 0 || key.Any(char.IsWhiteSpace)) throw new ArgumentException($"\"{verb}\" is not a single word; use AddSiteCommand for SITE subcommands", nameof(verb));
+        var key = SingleWord(verb, nameof(verb), "; use AddSiteCommand for SITE subcommands");
         // RFC 2389: one feature per line, each line starting with a single space that the server adds.
         if (feature is not null && (feature.Trim().Length == 0 || feature != feature.Trim() || feature.Any(char.IsControl)))
             throw new ArgumentException($"\"{feature}\" is not a FEAT line: one line of text, no leading or trailing spaces", nameof(feature));
@@ -67,7 +66,7 @@ public sealed class PluginGlobals
     /// <param name="handler">Gets the text after the subcommand as <see cref="PluginContext.Argument"/>.</param>
     [OverloadResolutionPriority(1)]
     public void AddSiteCommand(string name, Access access, string usage, string help, Func<PluginContext, Reply?> handler) =>
-        AddSiteCommand(name, access, usage, help, Wrap(handler));
+        AddSiteCommand(name, access, usage, help, c => Task.FromResult(handler(c)));
 
     /// <summary>Registers a <c>SITE NAME</c> subcommand with an asynchronous handler.</summary>
     /// <param name="name">The subcommand, e.g. <c>UPTIME</c> for <c>SITE UPTIME</c>.</param>
@@ -75,27 +74,23 @@ public sealed class PluginGlobals
     /// <param name="usage">The usage line without the leading <c>SITE</c>.</param>
     /// <param name="help">One line of help text, shown by SITE HELP.</param>
     /// <param name="handler">Gets the text after the subcommand as <see cref="PluginContext.Argument"/>.</param>
-    public void AddSiteCommand(string name, Access access, string usage, string help, Func<PluginContext, Task<Reply?>> handler)
-    {
-        var sub = name.Trim().ToUpperInvariant();
-        if (sub.Length == 0 || sub.Any(char.IsWhiteSpace)) throw new ArgumentException($"\"{name}\" is not a single word", nameof(name));
-        Add(new CommandRegistration("SITE " + sub, access, "SITE " + usage, help, handler));
-    }
+    public void AddSiteCommand(string name, Access access, string usage, string help, Func<PluginContext, Task<Reply?>> handler) =>
+        Add(new CommandRegistration("SITE " + SingleWord(name, nameof(name)), access, "SITE " + usage, help, handler));
 
     /// <summary>Runs when a client connects (before it logs in).</summary>
-    public void OnConnected(Action<PluginContext> handler) => Add(EventKind.Connected, Wrap(handler));
+    public void OnConnected(Action<PluginContext> handler) => OnConnected(c => { handler(c); return Task.CompletedTask; });
     /// <summary>Runs when a client connects (before it logs in).</summary>
     [OverloadResolutionPriority(1)]
     public void OnConnected(Func<PluginContext, Task> handler) => Add(EventKind.Connected, handler);
 
     /// <summary>Runs after a successful login.</summary>
-    public void OnLogin(Action<PluginContext> handler) => Add(EventKind.Login, Wrap(handler));
+    public void OnLogin(Action<PluginContext> handler) => OnLogin(c => { handler(c); return Task.CompletedTask; });
     /// <summary>Runs after a successful login.</summary>
     [OverloadResolutionPriority(1)]
     public void OnLogin(Func<PluginContext, Task> handler) => Add(EventKind.Login, handler);
 
     /// <summary>Runs after a refused login; the second argument is the user name that was tried.</summary>
-    public void OnLoginFailed(Action<PluginContext, string> handler) => Add(EventKind.LoginFailed, Wrap(handler));
+    public void OnLoginFailed(Action<PluginContext, string> handler) => OnLoginFailed((c, user) => { handler(c, user); return Task.CompletedTask; });
     /// <summary>Runs after a refused login; the second argument is the user name that was tried.</summary>
     [OverloadResolutionPriority(1)]
     public void OnLoginFailed(Func<PluginContext, string, Task> handler) => Add(EventKind.LoginFailed, c => handler(c, c.EventSubject));
@@ -108,26 +103,25 @@ public sealed class PluginGlobals
     public void OnBeforeUpload(Func<PluginContext, string, Reply?> handler) =>
         OnBeforeUpload((c, path) => Task.FromResult(handler(c, path)));
     /// <summary>Runs before an upload starts; the asynchronous form of <see cref="OnBeforeUpload(Func{PluginContext, string, Reply?})"/>.</summary>
-    public void OnBeforeUpload(Func<PluginContext, string, Task<Reply?>> handler)
-    {
-        ThrowIfSealed();
-        events.Add(new EventRegistration(EventKind.BeforeUpload, c => handler(c, c.EventSubject)));
-    }
+    public void OnBeforeUpload(Func<PluginContext, string, Task<Reply?>> handler) =>
+        Add(new EventRegistration(EventKind.BeforeUpload, c => handler(c, c.EventSubject)));
 
     /// <summary>Runs after an upload completed, with the file's virtual path and its size in bytes.</summary>
-    public void OnFileReceived(Action<PluginContext, string, long> handler) => Add(EventKind.FileReceived, Wrap(handler));
+    public void OnFileReceived(Action<PluginContext, string, long> handler) =>
+        OnFileReceived((c, path, bytes) => { handler(c, path, bytes); return Task.CompletedTask; });
     /// <summary>Runs after an upload completed, with the file's virtual path and its size in bytes.</summary>
     [OverloadResolutionPriority(1)]
     public void OnFileReceived(Func<PluginContext, string, long, Task> handler) => Add(EventKind.FileReceived, c => handler(c, c.EventSubject, c.EventBytes));
 
     /// <summary>Runs after a download completed, with the file's virtual path and the bytes sent.</summary>
-    public void OnFileSent(Action<PluginContext, string, long> handler) => Add(EventKind.FileSent, Wrap(handler));
+    public void OnFileSent(Action<PluginContext, string, long> handler) =>
+        OnFileSent((c, path, bytes) => { handler(c, path, bytes); return Task.CompletedTask; });
     /// <summary>Runs after a download completed, with the file's virtual path and the bytes sent.</summary>
     [OverloadResolutionPriority(1)]
     public void OnFileSent(Func<PluginContext, string, long, Task> handler) => Add(EventKind.FileSent, c => handler(c, c.EventSubject, c.EventBytes));
 
     /// <summary>Runs when the connection has closed.</summary>
-    public void OnDisconnected(Action<PluginContext> handler) => Add(EventKind.Disconnected, Wrap(handler));
+    public void OnDisconnected(Action<PluginContext> handler) => OnDisconnected(c => { handler(c); return Task.CompletedTask; });
     /// <summary>Runs when the connection has closed.</summary>
     [OverloadResolutionPriority(1)]
     public void OnDisconnected(Func<PluginContext, Task> handler) => Add(EventKind.Disconnected, handler);
@@ -144,10 +138,21 @@ public sealed class PluginGlobals
         commands.Add(registration);
     }
 
-    private void Add(EventKind kind, Func<PluginContext, Task> handler)
+    private void Add(EventRegistration registration)
     {
         ThrowIfSealed();
-        events.Add(new EventRegistration(kind, async c => { await handler(c); return null; }));
+        events.Add(registration);
+    }
+
+    private void Add(EventKind kind, Func<PluginContext, Task> handler) =>
+        Add(new EventRegistration(kind, async c => { await handler(c); return null; }));
+
+    /// <summary>A verb or SITE subcommand, trimmed and upper-cased; it must be one word.</summary>
+    private static string SingleWord(string word, string parameter, string hint = "")
+    {
+        var key = word.Trim().ToUpperInvariant();
+        if (key.Length == 0 || key.Any(char.IsWhiteSpace)) throw new ArgumentException($"\"{word}\" is not a single word{hint}", parameter);
+        return key;
     }
 
     private void ThrowIfSealed()
@@ -155,11 +160,6 @@ public sealed class PluginGlobals
         // A handler that registered more handlers would change the table behind the server's back.
         if (sealedAfterLoad) throw new InvalidOperationException("Plugins register commands and events only while the script loads.");
     }
-
-    private static Func<PluginContext, Task<Reply?>> Wrap(Func<PluginContext, Reply?> handler) => c => Task.FromResult(handler(c));
-    private static Func<PluginContext, Task> Wrap(Action<PluginContext> handler) => c => { handler(c); return Task.CompletedTask; };
-    private static Func<PluginContext, Task> Wrap(Action<PluginContext, string> handler) => c => { handler(c, c.EventSubject); return Task.CompletedTask; };
-    private static Func<PluginContext, Task> Wrap(Action<PluginContext, string, long> handler) => c => { handler(c, c.EventSubject, c.EventBytes); return Task.CompletedTask; };
 }
 
 internal enum EventKind { Connected, Login, LoginFailed, BeforeUpload, FileReceived, FileSent, Disconnected }
