@@ -9,18 +9,15 @@
 // The file is streamed through the hash (never read whole into memory), and hashing stops when the
 // handler's time limit cancels ctx.Cancel. Paths are the client's: relative to its current directory.
 
-async Task<Reply> Digest(PluginContext ctx, string algorithm, Func<string, long, string, Reply> answer)
+async Task<Reply> Digest(PluginContext ctx, Func<Stream, CancellationToken, ValueTask<byte[]>> hash, Func<string, long, string, Reply> answer)
 {
     if (ctx.Argument.Length == 0) return Reply.Syntax($"{ctx.Request!.Verb} <file>");
-    var files = ctx.Files!; // the commands are LoggedIn-only, so there always is a user
     try
     {
-        var size = files.Size(ctx.Argument);
-        await using var stream = files.OpenRead(ctx.Argument);
-        var hash = algorithm == "MD5"
-            ? await MD5.HashDataAsync(stream, ctx.Cancel)
-            : await SHA256.HashDataAsync(stream, ctx.Cancel);
-        return answer(Convert.ToHexStringLower(hash), size, ctx.Argument);
+        // The commands are LoggedIn-only, so there always is a user. OpenRead throws FileNotFoundException for a folder too.
+        await using var stream = ctx.Files!.OpenRead(ctx.Argument);
+        var size = stream.Length;
+        return answer(Convert.ToHexStringLower(await hash(stream, ctx.Cancel)), size, ctx.Argument);
     }
     catch (FileNotFoundException)
     {
@@ -29,13 +26,13 @@ async Task<Reply> Digest(PluginContext ctx, string algorithm, Func<string, long,
 }
 
 AddCommand("XMD5", Access.LoggedIn, "XMD5 <file>", "MD5 checksum of a file.",
-    ctx => Digest(ctx, "MD5", (hex, _, _) => new Reply(250, hex)));
+    ctx => Digest(ctx, MD5.HashDataAsync, (hex, _, _) => new Reply(250, hex)));
 
 AddCommand("XSHA256", Access.LoggedIn, "XSHA256 <file>", "SHA-256 checksum of a file.",
-    ctx => Digest(ctx, "SHA-256", (hex, _, _) => new Reply(250, hex)));
+    ctx => Digest(ctx, SHA256.HashDataAsync, (hex, _, _) => new Reply(250, hex)));
 
 AddCommand("HASH", Access.LoggedIn, "HASH <file>", "SHA-256 checksum of a file (draft-bryan-ftpext-hash).",
-    ctx => Digest(ctx, "SHA-256", (hex, size, name) => new Reply(213, $"SHA-256 0-{size} {hex} {name}")),
+    ctx => Digest(ctx, SHA256.HashDataAsync, (hex, size, name) => new Reply(213, $"SHA-256 0-{size} {hex} {name}")),
     feature: "HASH SHA-256*");
 
 // OPTS HASH [algorithm] asks for, or selects, the algorithm HASH uses; every other option is the server's own.
