@@ -11,7 +11,12 @@ using Microsoft.CodeAnalysis.Text;
 namespace ScriptFtp.Plugins;
 
 /// <summary>One script, compiled and emitted, ready to be loaded: or the errors that stopped it.</summary>
-internal sealed record CompiledScript(string Name, string Display, byte[]? Image, byte[]? Symbols, string? EntryType, string? EntryMethod, ImmutableArray<string> Errors, ImmutableArray<string> Warnings);
+internal sealed record CompiledScript(string Name, string Display, byte[]? Image, byte[]? Symbols, string? EntryType, string? EntryMethod, ImmutableArray<string> Errors, ImmutableArray<string> Warnings)
+{
+    /// <summary>A script that cannot be loaded: nothing to run, only the errors (and any warnings) that say why.</summary>
+    public static CompiledScript Failed(string name, string display, ImmutableArray<string> errors, ImmutableArray<string> warnings) =>
+        new(name, display, null, null, null, null, errors, warnings);
+}
 
 /// <summary>
 /// Compiles plugin scripts as Roslyn script compilations with <see cref="PluginGlobals"/> as the globals type, reporting
@@ -21,7 +26,7 @@ internal sealed record CompiledScript(string Name, string Display, byte[]? Image
 /// </summary>
 internal static class PluginCompiler
 {
-    public static readonly ImmutableArray<string> Imports =
+    private static readonly ImmutableArray<string> Imports =
     [
         "System", "System.IO", "System.Linq", "System.Text", "System.Threading", "System.Threading.Tasks", "System.Collections.Generic",
         "System.Collections.Immutable", "System.Globalization", "System.Security.Cryptography", "ScriptFtp", "ScriptFtp.Plugins", "ScriptFtp.Toml",
@@ -62,7 +67,7 @@ internal static class PluginCompiler
         var errors = emitted.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).Select(d => Format(display, d)).ToImmutableArray();
         var warnings = emitted.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Warning).Select(d => Format(display, d)).ToImmutableArray();
         if (!emitted.Success || !errors.IsEmpty)
-            return new CompiledScript(name, display, null, null, null, null, errors.IsEmpty ? [$"{display}: could not be compiled"] : errors, warnings);
+            return CompiledScript.Failed(name, display, errors.IsEmpty ? [$"{display}: could not be compiled"] : errors, warnings);
         var entry = compilation.GetEntryPoint(CancellationToken.None)!;
         var type = entry.ContainingType;
         var typeName = type.ContainingNamespace is { IsGlobalNamespace: false } ns ? $"{ns.ToDisplayString()}.{type.MetadataName}" : type.MetadataName;

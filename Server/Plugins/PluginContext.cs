@@ -97,17 +97,15 @@ public sealed class PluginLog
     private readonly ILogger log;
     private readonly string plugin;
 
-    internal PluginLog(ILogger root, string plugin)
-    {
-        this.plugin = plugin;
-        log = root.ForContext("Plugin", plugin).ForContext("Session", $"[{plugin}.csx] ");
-    }
-
-    private PluginLog(ILogger log, string plugin, bool _)
+    private PluginLog(ILogger log, string plugin)
     {
         this.log = log;
         this.plugin = plugin;
     }
+
+    /// <summary>The plugin's logger: its lines carry the plugin's name.</summary>
+    internal static PluginLog For(ILogger root, string plugin) =>
+        new(root.ForContext("Plugin", plugin).ForContext("Session", $"[{plugin}.csx] "), plugin);
 
     /// <summary>Logs at Debug level.</summary>
     public void Debug(string messageTemplate, params object?[] values) => log.Debug(messageTemplate, values);
@@ -121,5 +119,5 @@ public sealed class PluginLog
     public void Error(Exception exception, string messageTemplate, params object?[] values) => log.Error(exception, messageTemplate, values);
 
     internal PluginLog ForSession(SessionView session) =>
-        new(log.ForContext("Session", $"[{session.Id} {session.RemoteAddress}{(session.User is null ? "" : " " + session.User)}] [{plugin}.csx] "), plugin, true);
+        new(log.ForContext("Session", $"[{session.Id} {session.RemoteAddress}{(session.User is null ? "" : " " + session.User)}] [{plugin}.csx] "), plugin);
 }

@@ -155,7 +155,7 @@ internal sealed class PluginHost : IServerHooks, IDisposable
                 continue;
             }
             var settings = config.PluginSettings.GetValueOrDefault(script.Name, TomlTable.Empty);
-            var pluginLog = new PluginLog(log, script.Name);
+            var pluginLog = PluginLog.For(log, script.Name);
             var globals = new PluginGlobals(script.Name, settings, pluginLog);
             try
             {
@@ -179,12 +179,13 @@ internal sealed class PluginHost : IServerHooks, IDisposable
 
         var table = Protocol.BuiltIns;
         foreach (var plugin in plugins)
+        {
             foreach (var command in plugin.Commands)
                 table = table.With(Protocol.PluginCommand(command.Key, command.Access, command.Usage, command.Help, plugin.Name + ".csx", new PluginHandler(plugin, command), command.Feature));
-        if (plugins.Count == 0) context.Unload();
-        foreach (var plugin in plugins)
             log.Information("Plugin {Plugin} loaded: {Commands}, {Events} event handler(s)", plugin.Name,
                 plugin.Commands.IsEmpty ? "no commands" : string.Join(", ", plugin.Commands.Select(c => c.Key)), plugin.Events.Length);
+        }
+        if (plugins.Count == 0) context.Unload();
         return new Generation(number, table, plugins.ToImmutable(), errors.ToImmutable(), plugins.Count == 0 ? null : context);
     }
 
@@ -196,7 +197,7 @@ internal sealed class PluginHost : IServerHooks, IDisposable
         }
         catch (IOException e)
         {
-            return new CompiledScript(name, display, null, null, null, null, [$"{display}: error: cannot read the file: {e.Message}"], []);
+            return CompiledScript.Failed(name, display, [$"{display}: error: cannot read the file: {e.Message}"], []);
         }
     }
 
@@ -228,12 +229,15 @@ internal sealed class PluginHost : IServerHooks, IDisposable
 
     public async Task<UploadVerdict> BeforeUploadAsync(SessionView session, UserFiles files, string virtualPath, CancellationToken cancel)
     {
+        var handlers = current.HandlersOf(EventKind.BeforeUpload);
+        if (handlers.IsEmpty) return new UploadVerdict(null, null);
+        var caller = Caller(session, files);
         long? max = null;
-        foreach (var (plugin, registration) in current.HandlersOf(EventKind.BeforeUpload))
+        foreach (var (plugin, registration) in handlers)
         {
             PluginContext? context = null;
             var reply = await RunAsync(plugin, "before-upload handler", registration.Handler,
-                token => context = Context(plugin, session, null, files, token, virtualPath), cancel);
+                token => context = Context(plugin, session, null, caller, token, virtualPath), cancel);
             if (reply is not null) return new UploadVerdict(reply, null);
             // The strictest limit of all the handlers holds.
             if (context?.UploadLimit is { } limit && (max is null || limit < max)) max = limit;
@@ -245,7 +249,7 @@ internal sealed class PluginHost : IServerHooks, IDisposable
     {
         var handler = (PluginHandler)effect.Handler;
         var reply = await RunAsync(handler.Plugin, $"{effect.Request.Verb} handler", handler.Command.Handler,
-            token => Context(handler.Plugin, session, effect.Request, files, token), cancel);
+            token => Context(handler.Plugin, session, effect.Request, Caller(session, files), token), cancel);
         return new EffectResult.PluginReply(reply);
     }
 
@@ -261,9 +265,10 @@ internal sealed class PluginHost : IServerHooks, IDisposable
             var queue = queues.GetOrAdd(session.Id, _ => new EventQueue());
             queue.Enqueue(async () =>
             {
+                var caller = Caller(session, null);
                 foreach (var (plugin, registration) in handlers)
                     await RunAsync(plugin, $"{kind} handler", registration.Handler,
-                        token => Context(plugin, session, null, null, token, subject, bytes), CancellationToken.None);
+                        token => Context(plugin, session, null, caller, token, subject, bytes), CancellationToken.None);
             });
         }
         if (last) queues.TryRemove(session.Id, out _);
@@ -272,13 +277,14 @@ internal sealed class PluginHost : IServerHooks, IDisposable
     /// <summary>Runs one handler under the time limit: its reply, or a 451 after an exception or a timeout.</summary>
     private async Task<Reply?> RunAsync(LoadedPlugin plugin, string what, Func<PluginContext, Task<Reply?>> handler, Func<CancellationToken, PluginContext> makeContext, CancellationToken outer)
     {
+        // One timer for the limit: the handler sees it as ctx.Cancel, and the wait below gives up on it.
         var limit = CancellationTokenSource.CreateLinkedTokenSource(outer);
         limit.CancelAfter(config.PluginTimeout);
         // On the thread pool, so that a handler that blocks cannot hold up the session past the limit.
         var task = Task.Run(() => handler(makeContext(limit.Token)));
         try
         {
-            var reply = await task.WaitAsync(config.PluginTimeout, outer);
+            var reply = await task.WaitAsync(limit.Token);
             limit.Dispose();
             return reply;
         }
@@ -286,9 +292,8 @@ internal sealed class PluginHost : IServerHooks, IDisposable
         {
             throw;
         }
-        catch (Exception e) when (e is TimeoutException || (e is OperationCanceledException && limit.IsCancellationRequested))
+        catch (OperationCanceledException) when (limit.IsCancellationRequested)
         {
-            await limit.CancelAsync();
             // The handler may still be running; its outcome no longer matters, but it must not go unobserved.
             _ = task.ContinueWith(t => { _ = t.Exception; limit.Dispose(); }, TaskScheduler.Default);
             plugin.Log.Warning("{What} ran past the limit of {Seconds} s and was abandoned", what, config.PluginTimeout.TotalSeconds);
@@ -302,20 +307,25 @@ internal sealed class PluginHost : IServerHooks, IDisposable
         }
     }
 
-    private PluginContext Context(LoadedPlugin plugin, SessionView session, Request? request, UserFiles? files, CancellationToken cancel, string subject = "", long bytes = 0)
+    /// <summary>The session's user and files as plugins see them: looked up once per hook call, shared by its handlers.</summary>
+    private (PluginUser? User, PluginFiles? Files) Caller(SessionView session, UserFiles? files)
     {
         var users = host?.Users;
         var account = session.User is { } name && users is not null && users.Users.TryGetValue(name, out var found) ? found : null;
         var user = account is null ? null : new PluginUser(account.Name, account.Admin, account.ReadOnly);
         files ??= account is null ? null : new UserFiles(users!.HomePath(account));
-        var pluginFiles = files is null ? null : new PluginFiles(files, session.Directory, user?.ReadOnly ?? true);
-        return new PluginContext(plugin.Name, session, request, user, pluginFiles, plugin.Log.ForSession(session), plugin.Settings,
+        return (user, files is null ? null : new PluginFiles(files, session.Directory, user?.ReadOnly ?? true));
+    }
+
+    /// <summary>One handler's context: the caller shared by the call, the log, settings and time limit its plugin's own.</summary>
+    private PluginContext Context(LoadedPlugin plugin, SessionView session, Request? request, (PluginUser? User, PluginFiles? Files) caller,
+        CancellationToken cancel, string subject = "", long bytes = 0) =>
+        new(plugin.Name, session, request, caller.User, caller.Files, plugin.Log.ForSession(session), plugin.Settings,
             () => host?.SessionViews() ?? [], cancel)
         {
             EventSubject = subject,
             EventBytes = bytes,
         };
-    }
 
     public void Dispose()
     {
