@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using ScriptFtp.Client;
+using ScriptFtp.Tests.Integration;
 
 namespace ScriptFtp.Tests.Client;
 
@@ -130,11 +131,22 @@ public class ReplTests(string serverKind)
     {
         var result = await RunAsync("quote NOOP", "pwd", "cd .", "UNBAN 10.9.8.7", "NOOP");
 
-        result.Output.ShouldContain("200 ");
-        result.Output.ShouldContain("250 ");
-        result.Output.ShouldContain("/");
-        // Whatever the server thinks of UNBAN, its reply is shown; NOOP is no client word.
-        result.Error.ShouldContain("Unknown command 'NOOP'");
+        result.ExitCode.ShouldBe(1, "UNBAN is refused (the test user is no admin) and the input is not interactive");
+        var shown = Tools.Lines(result.Output);
+        shown.Length.ShouldBe(3, result.Output);
+        shown[0].ShouldStartWith("200 ", customMessage: "the reply to quote NOOP");
+        // pwd prints the login directory: ScriptFtp's virtual root, vsftpd's (not chrooted) real path.
+        shown[1].ShouldBe(serverKind == FtpTestServer.ScriptFtp ? "/" : Server.RootDirectory);
+        shown[2].ShouldStartWith("250 ", customMessage: "the reply to cd .");
+        // The admin verb goes to the server as it was typed, and the server's refusal is what the user sees.
+        var refusals = Tools.Lines(result.Error);
+        refusals.Length.ShouldBe(2, result.Error);
+        if (serverKind == FtpTestServer.ScriptFtp)
+            refusals[0].ShouldBe("550 Permission denied: administrators only.");
+        else
+            refusals[0].ShouldStartWith("500 ", customMessage: "a standard server knows no UNBAN");
+        // NOOP is no client word.
+        refusals[1].ShouldStartWith("Unknown command 'NOOP'");
     }
 
     [Test]
@@ -244,11 +256,14 @@ public class ReplTests(string serverKind)
 
     Task<ReplResult> RunWithInputAsync(string[] args, params string[] lines) => RunAsync(args, new ScriptReader([.. lines]));
 
-    async Task<ReplResult> RunAsync(string[] args, TextReader input)
+    Task<ReplResult> RunAsync(string[] args, TextReader input) => RunReplAsync(Server.Host, Server.Port, Local, args, input);
+
+    // One scripted (not interactive) client session against host:port, downloads landing in localDirectory.
+    internal static async Task<ReplResult> RunReplAsync(string host, int port, string localDirectory, string[] args, TextReader input)
     {
         var output = new StringWriter();
         var error = new StringWriter();
-        var exitCode = await Repl.RunAsync([Server.Host, Server.Port.ToString(), .. args], input, output, error, Local, interactive: false)
+        var exitCode = await Repl.RunAsync([host, port.ToString(System.Globalization.CultureInfo.InvariantCulture), .. args], input, output, error, localDirectory, interactive: false)
             .WaitAsync(TimeSpan.FromMinutes(2));
         return new ReplResult(exitCode, output.ToString(), error.ToString());
     }

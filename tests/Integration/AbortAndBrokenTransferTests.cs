@@ -360,9 +360,10 @@ public class AbortAndBrokenTransferTests
                 info.ArgumentList.Add(a);
             using (var process = System.Diagnostics.Process.Start(info)!)
             {
-                await Tools.EventuallyAsync(() => File.Exists(Path.Combine(local, "part.bin")) && new FileInfo(Path.Combine(local, "part.bin")).Length > 1_000_000);
+                var started = await Tools.EventuallyAsync(() => File.Exists(Path.Combine(local, "part.bin")) && new FileInfo(Path.Combine(local, "part.bin")).Length > 1_000_000, TimeSpan.FromSeconds(20));
                 process.Kill(entireProcessTree: true);
                 await process.WaitForExitAsync();
+                started.ShouldBeTrue("the download should have started");
             }
 
             (await Tools.EventuallyAsync(() => server.Server.Host.Sessions.IsEmpty)).ShouldBeTrue("the session should end");

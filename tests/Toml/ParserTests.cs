@@ -122,9 +122,12 @@ public class ParserTests
     }
 
     [Test]
-    public void EmptyTableIsShared()
+    public void EmptyTableIsOneSharedInstance_AndAnEmptyDocumentHasNoKeys()
     {
+        // TomlTable.Empty is one instance for every caller (missing config sections and plugin settings fall back to it).
+        TomlTable.Empty.ShouldBeSameAs(TomlTable.Empty);
         TomlTable.Empty.Count.ShouldBe(0);
+        // Parsing an empty document builds its own table (not necessarily Empty); it has no keys.
         TomlText.Parse("", "t.toml").Count.ShouldBe(0);
     }
 }
