@@ -2,6 +2,8 @@ using Serilog.Events;
 using ScriptFtp.Tests.Support;
 using static ScriptFtp.Tests.Admin.Admin;
 
+using ScriptFtp.Tests.Integration;
+
 namespace ScriptFtp.Tests.Admin;
 
 /// <summary>Editing users.toml by hand while the server runs, observed over sockets.</summary>
@@ -22,7 +24,7 @@ public sealed class AdminHandEditTests
             password = "{Passwords.Hash("frank-pass")}"
             """);
 
-        (await EventuallyAsync(async () => (await TryLoginAsync(server.Port, "frank", "frank-pass")).Code == 230, PickUp))
+        (await Tools.EventuallyAsync(async () => (await TryLoginAsync(server.Port, "frank", "frank-pass")).Code == 230, PickUp))
             .ShouldBeTrue("a user added by hand must be able to log in within a few seconds");
         Directory.Exists(Path.Combine(server.Root, "frank")).ShouldBeTrue();
         (await TryLoginAsync(server.Port, Demo, DemoPass)).Code.ShouldBe(230);
@@ -34,7 +36,7 @@ public sealed class AdminHandEditTests
     {
         await using var server = await StartAsync();
         File.AppendAllText(server.UsersFile, "\n\n[users.grace]\npassword = \"plain-grace\" # set by hand\nread_only = true\n");
-        (await EventuallyAsync(async () => (await TryLoginAsync(server.Port, "grace", "plain-grace")).Code == 230, PickUp)).ShouldBeTrue();
+        (await Tools.EventuallyAsync(async () => (await TryLoginAsync(server.Port, "grace", "plain-grace")).Code == 230, PickUp)).ShouldBeTrue();
         server.Log.Contains("plain-text password").ShouldBeTrue();
 
         var hashed = File.ReadAllText(server.UsersFile);
@@ -130,8 +132,8 @@ public sealed class AdminHandEditTests
 
         File.WriteAllText(server.UsersFile, broken);
 
-        (await EventuallyAsync(() => Task.FromResult(server.Log.Events.Any(e => e.Level >= LogEventLevel.Error
-            && e.RenderMessage().Contains("keeping the last good users", StringComparison.Ordinal))), PickUp))
+        (await Tools.EventuallyAsync(() => server.Log.Events.Any(e => e.Level >= LogEventLevel.Error
+            && e.RenderMessage().Contains("keeping the last good users", StringComparison.Ordinal)), PickUp))
             .ShouldBeTrue("the broken file must be reported in the log");
         (await TryLoginAsync(server.Port, Demo, DemoPass)).Code.ShouldBe(230, "old users keep working");
         (await TryLoginAsync(server.Port, Adm, AdmPass)).Code.ShouldBe(230);
@@ -145,7 +147,7 @@ public sealed class AdminHandEditTests
         File.ReadAllText(server.UsersFile).ShouldBe(broken);
 
         File.WriteAllText(server.UsersFile, good + "\n\n[users.kate]\npassword = \"kate-pass\"\n");
-        (await EventuallyAsync(async () => (await TryLoginAsync(server.Port, "kate", "kate-pass")).Code == 230, PickUp)).ShouldBeTrue();
+        (await Tools.EventuallyAsync(async () => (await TryLoginAsync(server.Port, "kate", "kate-pass")).Code == 230, PickUp)).ShouldBeTrue();
         (await admin.SendAsync("ADDUSER leo leo-pass")).Code.ShouldBe(200);
         (await TryLoginAsync(server.Port, "leo", "leo-pass")).Code.ShouldBe(230);
     }
@@ -156,7 +158,7 @@ public sealed class AdminHandEditTests
         await using var server = await StartAsync();
         File.AppendAllText(server.UsersFile, "\n\n[users.\"bad name\"]\npassword = \"x\"\n\n[users.mike]\npassword = \"mike-pass\"\n");
 
-        (await EventuallyAsync(() => Task.FromResult(server.Log.Contains("keeping the last good users")), PickUp)).ShouldBeTrue();
+        (await Tools.EventuallyAsync(() => server.Log.Contains("keeping the last good users"), PickUp)).ShouldBeTrue();
         (await TryLoginAsync(server.Port, "mike", "mike-pass")).Code.ShouldBe(530, "a file with one bad entry is ignored as a whole");
         (await TryLoginAsync(server.Port, Demo, DemoPass)).Code.ShouldBe(230);
     }

@@ -1,6 +1,8 @@
 using ScriptFtp.Tests.Support;
 using static ScriptFtp.Tests.Admin.Admin;
 
+using ScriptFtp.Tests.Integration;
+
 namespace ScriptFtp.Tests.Admin;
 
 /// <summary>Everything the admin commands refuse, over real sockets: the file on disk never changes.</summary>
@@ -222,7 +224,7 @@ public sealed class AdminRefusalTests
         await using var server = await StartAsync(TwoAdminsToml());
         await using var admin = await RawFtp.LoginAsync(server.Port, Adm, AdmPass);
         File.WriteAllText(server.UsersFile, DemoteFirstAdmin(File.ReadAllText(server.UsersFile)));
-        (await EventuallyAsync(() => Task.FromResult(!server.Users.Users[Adm].Admin), TimeSpan.FromSeconds(5))).ShouldBeTrue();
+        (await Tools.EventuallyAsync(() => !server.Users.Users[Adm].Admin, TimeSpan.FromSeconds(5))).ShouldBeTrue();
         var bytes = File.ReadAllBytes(server.UsersFile);
 
         foreach (var command in new[] { "BAN boss", "DELUSER boss", "SITE BAN boss", "SITE DELUSER boss" })
@@ -242,7 +244,7 @@ public sealed class AdminRefusalTests
         await using var server = await StartAsync(TwoAdminsToml());
         await using var admin = await RawFtp.LoginAsync(server.Port, Adm, AdmPass);
         File.WriteAllText(server.UsersFile, DemoteFirstAdmin(File.ReadAllText(server.UsersFile)));
-        (await EventuallyAsync(() => Task.FromResult(!server.Users.Users[Adm].Admin), TimeSpan.FromSeconds(5))).ShouldBeTrue();
+        (await Tools.EventuallyAsync(() => !server.Users.Users[Adm].Admin, TimeSpan.FromSeconds(5))).ShouldBeTrue();
         var bytes = File.ReadAllBytes(server.UsersFile);
 
         // Either the session is ended, or the command is refused as for any non-admin.

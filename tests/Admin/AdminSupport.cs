@@ -33,18 +33,6 @@ internal static class Admin
         admin = true
         """;
 
-    /// <summary>Polls until <paramref name="condition"/> holds, for at most <paramref name="timeout"/>.</summary>
-    public static async Task<bool> EventuallyAsync(Func<Task<bool>> condition, TimeSpan timeout)
-    {
-        var watch = Stopwatch.StartNew();
-        while (true)
-        {
-            if (await condition()) return true;
-            if (watch.Elapsed > timeout) return false;
-            await Task.Delay(100);
-        }
-    }
-
     /// <summary>Logs in on a fresh connection and returns the PASS reply (the connection is closed afterwards).</summary>
     public static async Task<(int Code, string Text)> TryLoginAsync(int port, string user, string password, IPAddress? from = null)
     {

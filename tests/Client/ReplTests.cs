@@ -192,7 +192,7 @@ public class ReplTests(string serverKind)
     [Test]
     public async Task A_server_dying_mid_download_leaves_no_file_behind()
     {
-        await WriteRandomFileAsync(Remote("big.bin"), 50L * 1024 * 1024);
+        Tools.WriteRandomFile(Remote("big.bin"), 50L * 1024 * 1024, seed: 61);
         // The first progress report shows the transfer is under way: the moment to pull the plug.
         var output = new TripwireWriter("Downloading", () => Server.KillAsync().GetAwaiter().GetResult());
         var error = new StringWriter();
@@ -211,22 +211,22 @@ public class ReplTests(string serverKind)
     public async Task Fifty_megabytes_of_random_bytes_survive_both_ways()
     {
         const long size = 50L * 1024 * 1024 + 12345;
-        await WriteRandomFileAsync(LocalFile("big.bin"), size);
-        var original = await Sha256Async(LocalFile("big.bin"));
+        Tools.WriteRandomFile(LocalFile("big.bin"), size, seed: 62);
+        var original = Tools.Sha256(LocalFile("big.bin"));
 
         var result = await RunAsync("STOR big.bin", "RETR big.bin");
 
         result.ShouldSucceed();
         new FileInfo(Remote("big.bin")).Length.ShouldBe(size);
-        (await Sha256Async(Remote("big.bin"))).ShouldBe(original);
-        (await Sha256Async(LocalFile("new_big.bin"))).ShouldBe(original);
+        Tools.Sha256(Remote("big.bin")).ShouldBe(original);
+        Tools.Sha256(LocalFile("new_big.bin")).ShouldBe(original);
         result.Output.ShouldContain($"Downloaded big.bin -> new_big.bin: {size:N0} bytes in ");
     }
 
     [Test]
     public async Task At_a_terminal_there_are_prompts_and_live_progress()
     {
-        await WriteRandomFileAsync(Remote("p.bin"), 3L * 1024 * 1024);
+        Tools.WriteRandomFile(Remote("p.bin"), 3L * 1024 * 1024, seed: 63);
         var output = new StringWriter();
         var error = new StringWriter();
         var input = new ScriptReader(Server.UserName, Server.Password, "get", "p.bin", "upload", "p.bin", "exit");
@@ -266,23 +266,6 @@ public class ReplTests(string serverKind)
         var exitCode = await Repl.RunAsync([host, port.ToString(System.Globalization.CultureInfo.InvariantCulture), .. args], input, output, error, localDirectory, interactive: false)
             .WaitAsync(TimeSpan.FromMinutes(2));
         return new ReplResult(exitCode, output.ToString(), error.ToString());
-    }
-
-    internal static async Task WriteRandomFileAsync(string path, long size)
-    {
-        await using var file = File.Create(path);
-        var chunk = new byte[1024 * 1024];
-        for (var left = size; left > 0; left -= chunk.Length)
-        {
-            RandomNumberGenerator.Fill(chunk);
-            await file.WriteAsync(chunk.AsMemory(0, (int)Math.Min(left, chunk.Length)));
-        }
-    }
-
-    internal static async Task<string> Sha256Async(string path)
-    {
-        await using var file = File.OpenRead(path);
-        return Convert.ToHexString(await SHA256.HashDataAsync(file));
     }
 }
 

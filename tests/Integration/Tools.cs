@@ -152,16 +152,20 @@ internal static class Tools
     public static string Show(SortedDictionary<string, string> tree) =>
         string.Join('\n', tree.Select(e => $"{e.Key} {(e.Value == "dir" ? "<dir>" : e.Value[..12])}"));
 
-    /// <summary>Polls a condition until it holds or the time is up.</summary>
-    public static async Task<bool> EventuallyAsync(Func<bool> condition, TimeSpan? within = null)
+    /// <summary>Polls a condition until it holds or the time is up (10 s unless told).</summary>
+    public static Task<bool> EventuallyAsync(Func<bool> condition, TimeSpan? within = null) =>
+        EventuallyAsync(() => Task.FromResult(condition()), within);
+
+    /// <summary>Polls an asynchronous condition (a login attempt, say) until it holds or the time is up.</summary>
+    public static async Task<bool> EventuallyAsync(Func<Task<bool>> condition, TimeSpan? within = null)
     {
         var deadline = DateTime.UtcNow + (within ?? TimeSpan.FromSeconds(10));
         while (DateTime.UtcNow < deadline)
         {
-            if (condition()) return true;
+            if (await condition()) return true;
             await Task.Delay(25);
         }
-        return condition();
+        return await condition();
     }
 
     /// <summary>Files left behind by uploads in flight (the server's hidden partial files) anywhere under a folder.</summary>

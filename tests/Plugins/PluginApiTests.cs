@@ -2,6 +2,8 @@ using System.Text;
 using ScriptFtp.Tests.Support;
 using static ScriptFtp.Tests.Plugins.PluginTestServer;
 
+using ScriptFtp.Tests.Integration;
+
 namespace ScriptFtp.Tests.Plugins;
 
 /// <summary>The script API over real sockets: one server, its test plugins compiled once for the whole fixture.</summary>
@@ -128,7 +130,7 @@ public sealed class PluginApiTests
             (await ftp.SendAsync("QUIT")).Code.ShouldBe(221);
         }
         string[] Mine() => [.. server.Server.Log.Events.Select(e => e.RenderMessage()).Where(m => m.StartsWith("EVENT ") && m.Split(' ')[2].Trim('"') == id)];
-        await WaitUntilAsync(() => Mine().Any(m => m.Contains("disconnected")), "the disconnected event");
+        (await Tools.EventuallyAsync(() => Mine().Any(m => m.Contains("disconnected")))).ShouldBeTrue("the disconnected event");
         Mine().Select(m => m.Replace("\"", "")).ShouldBe(
         [
             $"EVENT connected {id} - ",

@@ -1,6 +1,8 @@
 using System.Runtime.Loader;
 using ScriptFtp.Tests.Support;
 
+using ScriptFtp.Tests.Integration;
+
 namespace ScriptFtp.Tests.Plugins;
 
 /// <summary>Editing the plugins folder while the server runs: the new table is in force from a session's next command, and old code is unloaded.</summary>
@@ -17,13 +19,13 @@ public sealed class PluginReloadTests
         (await ftp.SendAsync("VERSION")).Text.ShouldBe("200 v1");
 
         await File.WriteAllTextAsync(Path.Combine(server.PluginsFolder, "version.csx"), Version(2));
-        await PluginTestServer.WaitUntilAsync(() => server.Plugins.GenerationNumber >= 2, "the reload");
+        (await Tools.EventuallyAsync(() => server.Plugins.GenerationNumber >= 2)).ShouldBeTrue("the reload");
         (await ftp.SendAsync("VERSION")).Text.ShouldBe("200 v2");
 
         // A broken edit leaves the server without that plugin, not without the others (strict is off).
         await File.WriteAllTextAsync(Path.Combine(server.PluginsFolder, "other.csx"), """AddCommand("OTHER", Access.Anyone, "OTHER", "", ctx => ctx.Reply(200, "other"));""");
         await File.WriteAllTextAsync(Path.Combine(server.PluginsFolder, "version.csx"), "this is not C#");
-        await PluginTestServer.WaitUntilAsync(() => server.Plugins.Loaded is ["other"], "the second reload");
+        (await Tools.EventuallyAsync(() => server.Plugins.Loaded is ["other"])).ShouldBeTrue("the second reload");
         (await ftp.SendAsync("VERSION")).Code.ShouldBe(500);
         (await ftp.SendAsync("OTHER")).Text.ShouldBe("200 other");
     }

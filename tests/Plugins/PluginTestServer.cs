@@ -44,16 +44,6 @@ internal sealed class PluginTestServer : IAsyncDisposable
         await Server.DisposeAsync();
     }
 
-    public static async Task WaitUntilAsync(Func<bool> condition, string what, TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline) Assert.Fail($"timed out waiting for {what}");
-            await Task.Delay(20);
-        }
-    }
-
     /// <summary>STOR (or <paramref name="verb"/>) over EPSV; the final reply (or the refusal that came instead of 150).</summary>
     public static async Task<(int Code, string Text)> UploadAsync(RawFtp ftp, string name, byte[] content, string verb = "STOR")
     {

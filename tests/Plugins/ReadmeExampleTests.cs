@@ -2,6 +2,8 @@ using System.Text;
 using System.Text.RegularExpressions;
 using ScriptFtp.Tests.Support;
 
+using ScriptFtp.Tests.Integration;
+
 namespace ScriptFtp.Tests.Plugins;
 
 /// <summary>The plugin example in README.md is compiled and driven as written, so the README cannot drift from the API.</summary>
@@ -34,7 +36,7 @@ public class ReadmeExampleTests
         (await PluginTestServer.UploadAsync(ftp, "tool.exe", Encoding.ASCII.GetBytes("MZ"))).Code.ShouldBe(553);
         File.Exists(Path.Combine(server.Server.DemoHome, "tool.exe")).ShouldBeFalse();
         (await PluginTestServer.UploadAsync(ftp, "ok.txt", Encoding.ASCII.GetBytes("ok"))).Code.ShouldBe(226);
-        await PluginTestServer.WaitUntilAsync(() => server.Server.Log.Contains("uploaded \"/ok.txt\" (2 bytes)"), "the file-received log line");
+        (await Tools.EventuallyAsync(() => server.Server.Log.Contains("uploaded \"/ok.txt\" (2 bytes)"))).ShouldBeTrue("the file-received log line");
         server.Server.ShouldHaveLoggedNoErrors();
     }
 }

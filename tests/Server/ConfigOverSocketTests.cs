@@ -8,17 +8,10 @@ namespace ScriptFtp.Tests.Server;
 /// <summary>ftp.toml settings seen from the network and on disk: passive range, NAT address, log file, port override.</summary>
 public class ConfigOverSocketTests
 {
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
     [Test]
     public async Task Passive_connections_use_only_the_configured_port_range()
     {
-        var low = FreePort();
+        var low = ScriptFtp.Tests.Client.FtpTestServer.FreeLoopbackPort();
         await using var server = await TestServer.StartAsync(c => c with { PassivePortMin = low, PassivePortMax = low + 2 });
         Directory.CreateDirectory(server.DemoHome);
         await File.WriteAllTextAsync(Path.Combine(server.DemoHome, "a.txt"), "abc");
@@ -65,7 +58,7 @@ public class ConfigOverSocketTests
                 [plugins]
                 folder = ""
                 """);
-            var port = FreePort();
+            var port = ScriptFtp.Tests.Client.FtpTestServer.FreeLoopbackPort();
             var start = new ProcessStartInfo("dotnet", [Path.Combine(TestContext.CurrentContext.TestDirectory, "ScriptFtp.Server.dll"),
                 "--config", Path.Combine(folder.FullName, "ftp.toml"), port.ToString(System.Globalization.CultureInfo.InvariantCulture)])
             {

@@ -94,17 +94,4 @@ internal sealed class TempSetup : IDisposable
         {
         }
     }
-
-    /// <summary>Polls until <paramref name="condition"/> holds or the timeout passes.</summary>
-    public static async Task<bool> EventuallyAsync(Func<bool> condition, double seconds = 5)
-    {
-        var until = DateTime.UtcNow.AddSeconds(seconds);
-        while (DateTime.UtcNow < until)
-        {
-            if (condition())
-                return true;
-            await Task.Delay(25);
-        }
-        return condition();
-    }
 }

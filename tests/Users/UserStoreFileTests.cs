@@ -2,6 +2,8 @@ using System.Collections.Immutable;
 using ScriptFtp.Toml;
 using Serilog.Events;
 
+using ScriptFtp.Tests.Integration;
+
 namespace ScriptFtp.Tests.Users;
 
 public class UserStoreFileTests
@@ -152,10 +154,10 @@ public class UserStoreFileTests
         // In-place write, as `echo >>` or a simple editor does.
         File.AppendAllText(_setup.UsersPath, "\n[users.handmade]\npassword = \"hm\"\nhome = \"hand/made\"\n");
 
-        (await TempSetup.EventuallyAsync(() => store.Users.ContainsKey("handmade"))).ShouldBeTrue();
+        (await Tools.EventuallyAsync(() => store.Users.ContainsKey("handmade"))).ShouldBeTrue();
         store.Authenticate("handmade", "hm").Status.ShouldBe(AuthStatus.Ok);
         Directory.Exists(Path.Combine(_setup.Root, "hand", "made")).ShouldBeTrue();
-        (await TempSetup.EventuallyAsync(() => changed?.ContainsKey("handmade") == true)).ShouldBeTrue();
+        (await Tools.EventuallyAsync(() => changed?.ContainsKey("handmade") == true)).ShouldBeTrue();
         _setup.Sink.At(LogEventLevel.Warning).ShouldContain(w => w.Contains("handmade") && w.Contains("plain-text"));
     }
 
@@ -168,7 +170,7 @@ public class UserStoreFileTests
         File.WriteAllText(temp, TempSetup.AdminToml + "[users.demo]\npassword = \"x\"\nbanned = true\n");
         File.Move(temp, _setup.UsersPath, overwrite: true);
 
-        (await TempSetup.EventuallyAsync(() => store.Users["demo"].Banned)).ShouldBeTrue();
+        (await Tools.EventuallyAsync(() => store.Users["demo"].Banned)).ShouldBeTrue();
     }
 
     [Test]
@@ -193,7 +195,7 @@ public class UserStoreFileTests
 
         _setup.Write(TempSetup.AdminToml + "[users.demo]\npassword = \"x\n"); // unterminated string on line 6
 
-        (await TempSetup.EventuallyAsync(() => _setup.Sink.At(LogEventLevel.Error).Any())).ShouldBeTrue();
+        (await Tools.EventuallyAsync(() => _setup.Sink.At(LogEventLevel.Error).Any())).ShouldBeTrue();
         var error = _setup.Sink.At(LogEventLevel.Error).Single();
         error.ShouldContain("users.toml(6,");
         store.Users.ShouldBeSameAs(good);
@@ -207,7 +209,7 @@ public class UserStoreFileTests
 
         // Fixing the file brings the new content in.
         _setup.Write(TempSetup.AdminToml + "[users.demo]\npassword = \"y\"\n");
-        (await TempSetup.EventuallyAsync(() => store.Users["demo"].PasswordHash == "y")).ShouldBeTrue();
+        (await Tools.EventuallyAsync(() => store.Users["demo"].PasswordHash == "y")).ShouldBeTrue();
         (await store.AddUserAsync("root", "carol", "pw")).Ok.ShouldBeTrue();
     }
 
@@ -217,7 +219,7 @@ public class UserStoreFileTests
         var store = _setup.OpenWithAdmin("[users.demo]\npassword = \"x\"\n");
         _setup.Write(TempSetup.AdminToml + "[users.demo]\npassword = \"x\"\nadmn = true\n");
 
-        (await TempSetup.EventuallyAsync(() => _setup.Sink.At(LogEventLevel.Error).Any())).ShouldBeTrue();
+        (await Tools.EventuallyAsync(() => _setup.Sink.At(LogEventLevel.Error).Any())).ShouldBeTrue();
         _setup.Sink.At(LogEventLevel.Error).Single().ShouldContain("admn");
         store.Users.Count.ShouldBe(2);
     }
@@ -240,7 +242,7 @@ public class UserStoreFileTests
         var store = _setup.OpenWithAdmin("[users.demo]\npassword = \"x\"\n");
         File.Delete(_setup.UsersPath);
 
-        (await TempSetup.EventuallyAsync(() => _setup.Sink.At(LogEventLevel.Warning).Any(w => w.Contains("missing")))).ShouldBeTrue();
+        (await Tools.EventuallyAsync(() => _setup.Sink.At(LogEventLevel.Warning).Any(w => w.Contains("missing")))).ShouldBeTrue();
         store.Users.Count.ShouldBe(2);
 
         (await store.AddUserAsync("root", "carol", "pw")).Ok.ShouldBeTrue();
