@@ -41,7 +41,7 @@ internal readonly record struct FileStamp(string Path, DateTime LastWriteUtc, lo
 internal static class CertificateFiles
 {
     /// <summary>SHA-256 of a certificate as FileZilla and <c>openssl x509 -fingerprint -sha256</c> show it: AA:BB:...</summary>
-    public static string Fingerprint(X509Certificate2 certificate) =>
+    public static string Fingerprint(X509Certificate certificate) =>
         BitConverter.ToString(certificate.GetCertHash(HashAlgorithmName.SHA256)).Replace('-', ':');
 
     /// <summary>The files a source reads, stamped now.</summary>
@@ -73,7 +73,7 @@ internal static class CertificateFiles
         {
             leaf = X509Certificate2.CreateFromPem(chain[0].ExportCertificatePem(), keyText);
         }
-        catch (CryptographicException e)
+        catch (Exception e) when (e is CryptographicException or ArgumentException) // a key of another certificate: ArgumentException
         {
             throw new TlsCertificateException(KeyProblem(keyText, keyPath, certificatePath, e), e);
         }
@@ -110,7 +110,7 @@ internal static class CertificateFiles
     }
 
     // CreateFromPem says the same for a missing, malformed or mismatched key; tell them apart for the user.
-    private static string KeyProblem(string keyText, string keyPath, string certificatePath, CryptographicException error)
+    private static string KeyProblem(string keyText, string keyPath, string certificatePath, Exception error)
     {
         var labels = PemLabels(keyText);
         if (labels.Contains("ENCRYPTED PRIVATE KEY"))
@@ -159,7 +159,8 @@ internal static class CertificateFiles
         X509Certificate2Collection all;
         try
         {
-            all = X509CertificateLoader.LoadPkcs12CollectionFromFile(path, password);
+            // Read here: the loader reports a missing file as "Error occurred during a cryptographic operation".
+            all = X509CertificateLoader.LoadPkcs12Collection(File.ReadAllBytes(path), password);
         }
         catch (Exception e) when (e is CryptographicException or IOException or UnauthorizedAccessException)
         {

@@ -53,7 +53,10 @@ internal static class SelfSignedCertificate
     private static X509Extension AlternativeNames(string hostName)
     {
         var names = new SubjectAlternativeNameBuilder();
-        if (IPAddress.TryParse(hostName, out var address)) names.AddIpAddress(address);
+        if (IPAddress.TryParse(hostName, out var address))
+        {
+            if (!IPAddress.IsLoopback(address)) names.AddIpAddress(address);
+        }
         else if (!hostName.Equals("localhost", StringComparison.OrdinalIgnoreCase) && Uri.CheckHostName(hostName) == UriHostNameType.Dns)
             names.AddDnsName(hostName);
         names.AddDnsName("localhost");

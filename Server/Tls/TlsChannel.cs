@@ -46,7 +46,7 @@ internal sealed class TlsChannel : IAsyncDisposable
     {
         SslProtocols.Tls13 => "TLS 1.3",
         SslProtocols.Tls12 => "TLS 1.2",
-        var other => other.ToString(),
+        _ => Stream.SslProtocol.ToString(),
     }}, {Stream.NegotiatedCipherSuite}";
 
     /// <summary>

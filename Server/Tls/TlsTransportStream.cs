@@ -39,9 +39,6 @@ internal sealed class TlsTransportStream(Stream inner, Action? beforeFirstWrite 
     /// </summary>
     public TlsEndKind EndKind => _transportEnded ? TlsEndKind.TransportClosed : TlsEndKind.CloseNotify;
 
-    /// <summary>The stream under this one.</summary>
-    public Stream Inner => inner;
-
     /// <inheritdoc/>
     public override bool CanRead => inner.CanRead;
 

@@ -147,7 +147,8 @@ public class ResumptionTests
         var resumed = new List<bool?>();
         foreach (var _ in expected)
         {
-            if (issueOnControl) SessionTickets.TryIssue(controlChannel.Stream).ShouldBe(protocol == SslProtocols.Tls13, "TLS 1.2 has no tickets to issue");
+            if (issueOnControl)
+                SessionTickets.TryIssue(controlChannel.Stream).ShouldBe(protocol == SslProtocols.Tls13, "TLS 1.2 has no tickets to issue");
             await TlsIo.PingAsync(control, controlChannel); // the reply before the data connection, e.g. 227
             resumed.Add(await UploadWithoutReadingAsync(listener, certificate, host, protocol));
         }
@@ -180,7 +181,8 @@ public class ResumptionTests
         return (server.Resumed, server.Stream.SslProtocol);
     }
 
-    private static Task<Served> ServeOpensslAsync(LoopbackListener listener, SslStreamCertificateContext certificate, params string[] arguments) =>
+    private static Task<Served> ServeOpensslAsync(LoopbackListener listener, SslStreamCertificateContext certificate,
+        params string[] arguments) =>
         ServeOpensslAsync(listener, certificate, arguments[0], withoutTickets: false, arguments[1..]);
 
     // openssl reads until the server closes (-ign_eof), so it has received the tickets before it saves the session.
@@ -189,8 +191,8 @@ public class ResumptionTests
     {
         var openssl = Tools.Require("openssl");
         var serve = ServeOneAsync(listener, certificate, withoutTickets);
-        var result = await Tools.RunAsync(openssl, ["s_client", "-connect", $"127.0.0.1:{listener.Port}", version, "-ign_eof", .. arguments],
-            stdin: "", timeout: TimeSpan.FromSeconds(30));
+        string[] command = ["s_client", "-connect", $"127.0.0.1:{listener.Port}", version, "-ign_eof", .. arguments];
+        var result = await Tools.RunAsync(openssl, command, stdin: "", timeout: TimeSpan.FromSeconds(30));
         var (resumed, ticketsDisabled) = await serve;
         return new Served(resumed, ticketsDisabled, result.Output);
     }

@@ -70,7 +70,9 @@ public class ServerFlightParserTests
         yield return Case("an alert first", null, Record(Alert, [2, 40]), Record(Handshake, Hello(true, psk: true)));
         yield return Case("application data first", null, Encrypted, Record(Handshake, Hello(true, psk: true)));
         yield return Case("a record longer than TLS allows", null, [Handshake, 3, 3, 0xff, 0xff, .. Hello(true)]);
-        yield return Case("extensions longer than the hello", null, Record(Handshake, Corrupt(Hello(true, psk: true), 2 + 32 + 1 + 32 + 3, 0x7f)));
+        const int ExtensionsLength = 2 + 32 + 1 + 32 + 3;
+        var longExtensions = Corrupt(Hello(true, psk: true), ExtensionsLength, 0x7f);
+        yield return Case("extensions longer than the hello", null, Record(Handshake, longExtensions));
         yield return Case("a hello too short for its random", null, Record(Handshake, Message(ServerHello, [3, 3, 1, 2, 3])));
         yield return Case("an extension longer than the list", null,
             Record(Handshake, Message(ServerHello, [3, 3, .. new byte[32], 0, 0x13, 1, 0, 0, 4, 0, 0x29, 0, 9])));

@@ -33,7 +33,8 @@ internal sealed class LoopbackListener : IDisposable
     public Task<Socket> AcceptSocketAsync() => _listener.AcceptSocketAsync();
 
     /// <summary>Accepts one connection and runs the server handshake on it.</summary>
-    public async Task<TlsChannel> AcceptTlsAsync(SslStreamCertificateContext certificate, bool withoutTickets = false, TimeSpan? timeout = null) =>
+    public async Task<TlsChannel> AcceptTlsAsync(SslStreamCertificateContext certificate, bool withoutTickets = false,
+        TimeSpan? timeout = null) =>
         await TlsChannel.AcceptAsync(await AcceptSocketAsync(), TlsCertificates.ServerOptionsFor(certificate),
             timeout ?? TimeSpan.FromSeconds(20), withoutTickets);
 
