@@ -11,7 +11,7 @@ namespace ScriptFtp;
 /// </summary>
 internal sealed class Transfers(FtpHost host, ControlChannel control)
 {
-    private (Socket Socket, IPEndPoint Endpoint)? _passive;
+    private readonly PassivePort _passive = new(host.Config.PassivePortMin, host.Config.PassivePortMax);
     private Running? _running;
 
     /// <summary>One transfer: the task moving its bytes, how far it got, how to stop it, and its file side.</summary>
@@ -23,7 +23,7 @@ internal sealed class Transfers(FtpHost host, ControlChannel control)
     /// <summary>Starts a transfer on the data connection its plan names; the listener that plan names goes with it.</summary>
     public void Start(Effect.Transfer transfer, Session session, SessionView view, UserFiles files, ILogger log, CancellationToken lifetime)
     {
-        var listener = TakeListener(transfer.Plan);
+        var listener = _passive.Take(transfer.Plan);
         var end = TransferEnd.For(transfer, files, host, view, log);
         var counter = new DataChannel.Counter();
         var cancel = CancellationTokenSource.CreateLinkedTokenSource(lifetime);
@@ -81,7 +81,7 @@ internal sealed class Transfers(FtpHost host, ControlChannel control)
     /// </summary>
     public void Follow(Session session)
     {
-        if (_passive is { } passive && !(session.Data is DataPlan.Passive plan && plan.Listening.Equals(passive.Endpoint))) ClosePassive();
+        _passive.Follow(session.Data);
         if (_running is { Task.IsCompleted: true } ended && session.Transfer is null)
         {
             _running = null;
@@ -92,33 +92,15 @@ internal sealed class Transfers(FtpHost host, ControlChannel control)
 
     private EffectResult OpenPassive(IPAddress local, ILogger log)
     {
-        ClosePassive();
         try
         {
-            var socket = DataChannel.Listen(local, host.Config.PassivePortMin, host.Config.PassivePortMax);
-            var endpoint = (IPEndPoint)socket.LocalEndPoint!;
-            _passive = (socket, endpoint);
-            return new EffectResult.Listening(endpoint, host.Config.PublicAddress ?? Addresses.Normalize(local));
+            return new EffectResult.Listening(_passive.Open(local), host.Config.PublicAddress ?? Addresses.Normalize(local));
         }
         catch (SocketException e)
         {
             log.Warning("No passive port available: {Reason}", e.Message);
             return new EffectResult.Failed("No passive port is free; try again later.");
         }
-    }
-
-    private Socket? TakeListener(DataPlan plan)
-    {
-        if (_passive is not { } passive || plan is not DataPlan.Passive { Listening: var wanted } || !passive.Endpoint.Equals(wanted))
-            return null;
-        _passive = null;
-        return passive.Socket;
-    }
-
-    private void ClosePassive()
-    {
-        _passive?.Socket.Dispose();
-        _passive = null;
     }
 
     /// <summary>
@@ -165,7 +147,7 @@ internal sealed class Transfers(FtpHost host, ControlChannel control)
     /// <summary>The session is over: the transfer is cut, an upload not stored is removed, the listener closed.</summary>
     public async Task CloseAsync(ILogger log)
     {
-        ClosePassive();
+        _passive.Close();
         if (_running is not { } running) return;
         _running = null;
         InProgress = null;
