@@ -175,6 +175,44 @@ public sealed record Reply(int Code, ImmutableArray<string> Lines)
     }
 }
 
+/// <summary>
+/// Why an effect failed, in the words a client reads after 550 (or 425). The interpreters report failures with these,
+/// so that every text a client reads is written in this file.
+/// </summary>
+public static class Reasons
+{
+    /// <summary>A name that can never be valid here (outside the home, or reserved for uploads in flight).</summary>
+    public const string NameNotAllowed = "File name not allowed.";
+    /// <summary>The operating system refused.</summary>
+    public const string PermissionDenied = "Permission denied.";
+    /// <summary>Nothing at a path that was looked up.</summary>
+    public const string NoSuchFileOrDirectory = "No such file or directory.";
+    /// <summary>A name longer than the file system allows.</summary>
+    public const string NameTooLong = "File name too long.";
+    /// <summary>An upload's file could not be created.</summary>
+    public const string CannotCreate = "Cannot create the file.";
+    /// <summary>Every port of the passive range is taken.</summary>
+    public const string NoPassivePort = "No passive port is free; try again later.";
+    /// <summary>MKD in a folder that does not exist.</summary>
+    public const string NoParent = "The parent directory does not exist.";
+    /// <summary>A folder renamed into itself.</summary>
+    public const string IntoItself = "Cannot move a directory into itself.";
+    /// <summary>The name is taken.</summary>
+    public static string Exists(string path) => $"{VirtualPath.Name(path)}: File exists.";
+    /// <summary>No file at the path.</summary>
+    public static string NoSuchFile(string path) => $"{VirtualPath.Name(path)}: No such file.";
+    /// <summary>No folder at the path.</summary>
+    public static string NoSuchDirectory(string path) => $"{VirtualPath.Name(path)}: No such directory.";
+    /// <summary>Nothing at the path.</summary>
+    public static string Missing(string path) => $"{VirtualPath.Name(path)}: {NoSuchFileOrDirectory}";
+    /// <summary>RMD of a file.</summary>
+    public static string NotADirectory(string path) => $"{VirtualPath.Name(path)}: Not a directory; use DELE for files.";
+    /// <summary>DELE of a folder.</summary>
+    public static string IsADirectory(string path) => $"{VirtualPath.Name(path)}: Is a directory; use RMD for directories.";
+    /// <summary>RMD of a folder that still holds something.</summary>
+    public static string NotEmpty(string path) => $"{VirtualPath.Name(path)}: Directory not empty.";
+}
+
 /// <summary>Who may run a command.</summary>
 public enum Access
 {
@@ -1149,7 +1187,7 @@ public static class Protocol
     private static Outcome WithPath(Session session, string argument, Func<string, Outcome> then)
     {
         var path = VirtualPath.Resolve(session.Directory, argument);
-        return path is null ? Out.Reply(session, 553, "File name not allowed.") : then(path);
+        return path is null ? Out.Reply(session, 553, Reasons.NameNotAllowed) : then(path);
     }
 
     /// <summary>Resolves a client path and looks it up: the entry, or null when nothing is there.</summary>

@@ -21,11 +21,12 @@ internal static class FileEffects
                 _ => throw new ArgumentException($"not a file-system effect: {effect.GetType().Name}", nameof(effect)),
             };
         }
-        catch (UnauthorizedAccessException) { return new EffectResult.Failed("Permission denied."); }
-        catch (DirectoryNotFoundException) { return new EffectResult.Failed("No such file or directory."); }
-        catch (FileNotFoundException) { return new EffectResult.Failed("No such file or directory."); }
-        catch (PathTooLongException) { return new EffectResult.Failed("File name too long."); }
-        catch (IOException e) { return new EffectResult.Failed(Brief(e)); }
+        catch (UnauthorizedAccessException) { return Failed(Reasons.PermissionDenied); }
+        catch (DirectoryNotFoundException) { return Failed(Reasons.NoSuchFileOrDirectory); }
+        catch (FileNotFoundException) { return Failed(Reasons.NoSuchFileOrDirectory); }
+        catch (PathTooLongException) { return Failed(Reasons.NameTooLong); }
+        // The operating system's own words, first sentence only: "No space left on device."
+        catch (IOException e) { return Failed(Brief(e)); }
     }
 
     private static string Brief(IOException e) => e.Message.Split('\n')[0].Split(" : ")[0].TrimEnd('.') + ".";
@@ -37,9 +38,9 @@ internal static class FileEffects
     private static EffectResult MakeDirectory(UserFiles files, string path)
     {
         var full = files.Physical(path);
-        if (full is null) return Failed("File name not allowed.");
-        if (Directory.Exists(full) || File.Exists(full)) return Failed($"{VirtualPath.Name(path)}: File exists.");
-        if (!Directory.Exists(Path.GetDirectoryName(full))) return Failed("The parent directory does not exist.");
+        if (full is null) return Failed(Reasons.NameNotAllowed);
+        if (Directory.Exists(full) || File.Exists(full)) return Failed(Reasons.Exists(path));
+        if (!Directory.Exists(Path.GetDirectoryName(full))) return Failed(Reasons.NoParent);
         Directory.CreateDirectory(full);
         return Done;
     }
@@ -48,9 +49,9 @@ internal static class FileEffects
     {
         var full = files.Physical(path);
         var entry = full is null ? null : UserFiles.Describe(full);
-        if (entry is { IsDirectory: false }) return Failed($"{VirtualPath.Name(path)}: Not a directory; use DELE for files.");
-        if (full is null || entry is null) return Failed($"{VirtualPath.Name(path)}: No such directory.");
-        if (Directory.EnumerateFileSystemEntries(full).Any()) return Failed($"{VirtualPath.Name(path)}: Directory not empty.");
+        if (entry is { IsDirectory: false }) return Failed(Reasons.NotADirectory(path));
+        if (full is null || entry is null) return Failed(Reasons.NoSuchDirectory(path));
+        if (Directory.EnumerateFileSystemEntries(full).Any()) return Failed(Reasons.NotEmpty(path));
         Directory.Delete(full);
         return Done;
     }
@@ -59,8 +60,8 @@ internal static class FileEffects
     {
         var full = files.Physical(path);
         var entry = full is null ? null : UserFiles.Describe(full);
-        if (entry is { IsDirectory: true }) return Failed($"{VirtualPath.Name(path)}: Is a directory; use RMD for directories.");
-        if (full is null || entry is null) return Failed($"{VirtualPath.Name(path)}: No such file.");
+        if (entry is { IsDirectory: true }) return Failed(Reasons.IsADirectory(path));
+        if (full is null || entry is null) return Failed(Reasons.NoSuchFile(path));
         File.Delete(full);
         return Done;
     }
@@ -69,12 +70,10 @@ internal static class FileEffects
     {
         var source = files.Physical(from);
         var target = files.Physical(to);
-        if (source is null || UserFiles.Describe(source) is not { } entry)
-            return Failed($"{VirtualPath.Name(from)}: No such file or directory.");
-        if (target is null) return Failed("File name not allowed.");
-        if (File.Exists(target) || Directory.Exists(target)) return Failed($"{VirtualPath.Name(to)}: File exists.");
-        if (entry.IsDirectory && (to + "/").StartsWith(from + "/", StringComparison.Ordinal))
-            return Failed("Cannot move a directory into itself.");
+        if (source is null || UserFiles.Describe(source) is not { } entry) return Failed(Reasons.Missing(from));
+        if (target is null) return Failed(Reasons.NameNotAllowed);
+        if (File.Exists(target) || Directory.Exists(target)) return Failed(Reasons.Exists(to));
+        if (entry.IsDirectory && (to + "/").StartsWith(from + "/", StringComparison.Ordinal)) return Failed(Reasons.IntoItself);
         if (entry.IsDirectory) Directory.Move(source, target);
         else File.Move(source, target, overwrite: false);
         return Done;

@@ -51,9 +51,9 @@ internal abstract class TransferEnd : IDisposable
         public override Task<EffectResult?> PrepareAsync(CancellationToken cancel)
         {
             // Opened before the data connection, so an unreadable file is a 550, not a broken transfer.
-            if (files.Physical(send.Path) is not { } physical) return Result(new EffectResult.Failed("File name not allowed."));
+            if (files.Physical(send.Path) is not { } physical) return Result(new EffectResult.Failed(Reasons.NameNotAllowed));
             _file = UserFiles.OpenForReading(physical);
-            return Result(_file is null ? new EffectResult.Failed("Permission denied.") : null);
+            return Result(_file is null ? new EffectResult.Failed(Reasons.PermissionDenied) : null);
         }
 
         public override Reply Opening => Protocol.Opening(send, _file!.Length - send.Offset);
@@ -120,7 +120,7 @@ internal abstract class TransferEnd : IDisposable
 
         public override async Task<EffectResult?> PrepareAsync(CancellationToken cancel)
         {
-            if (files.Physical(receive.Path) is not { } physical) return new EffectResult.Failed("File name not allowed.");
+            if (files.Physical(receive.Path) is not { } physical) return new EffectResult.Failed(Reasons.NameNotAllowed);
             _physical = physical;
             var verdict = await hooks.BeforeUploadAsync(session, files, receive.Path, cancel);
             if (verdict.Refusal is { } refusal)
@@ -141,7 +141,7 @@ internal abstract class TransferEnd : IDisposable
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                return new EffectResult.Failed(e is UnauthorizedAccessException ? "Permission denied." : "Cannot create the file.");
+                return new EffectResult.Failed(e is UnauthorizedAccessException ? Reasons.PermissionDenied : Reasons.CannotCreate);
             }
             if (receive.Mode == WriteMode.Unique) _physical = UserFiles.FreeName(_physical);
             return null;

@@ -99,7 +99,7 @@ internal sealed class Transfers(FtpHost host, ControlChannel control)
         catch (SocketException e)
         {
             log.Warning("No passive port available: {Reason}", e.Message);
-            return new EffectResult.Failed("No passive port is free; try again later.");
+            return new EffectResult.Failed(Reasons.NoPassivePort);
         }
     }
 
