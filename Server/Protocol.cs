@@ -861,14 +861,14 @@ public static class Protocol
 
     // RNFR's pending name only survives into the very next command; a REST offset survives only until the transfer it
     // announces (data-connection setup may come in between), never into an unrelated command.
-    private static Outcome Forget(Outcome outcome, string verb) => outcome is Outcome.Wait ? outcome : outcome with
+    private static Outcome Forget(Outcome outcome, string verb)
     {
-        Next = outcome.Next with
-        {
-            RenameFrom = verb is "RNFR" ? outcome.Next.RenameFrom : null,
-            RestartOffset = KeepsRestart.Contains(verb) ? outcome.Next.RestartOffset : 0,
-        },
-    };
+        var next = outcome.Next;
+        var renameFrom = verb is "RNFR" ? next.RenameFrom : null;
+        var restartOffset = KeepsRestart.Contains(verb) ? next.RestartOffset : 0;
+        if (outcome is Outcome.Wait || (renameFrom == next.RenameFrom && restartOffset == next.RestartOffset)) return outcome;
+        return outcome with { Next = next with { RenameFrom = renameFrom, RestartOffset = restartOffset } };
+    }
 
     private static readonly FrozenSet<string> KeepsRestart =
         FrozenSet.Create(StringComparer.Ordinal,
@@ -879,7 +879,7 @@ public static class Protocol
     {
         if (outcome is not Outcome.Respond respond) return outcome;
         var errors = respond.Replies.Aggregate(respond.Next.Errors, (count, reply) => reply.Code >= 500 ? count + 1 : 0);
-        var counted = respond with { Next = respond.Next with { Errors = errors } };
+        var counted = errors == respond.Next.Errors ? respond : respond with { Next = respond.Next with { Errors = errors } };
         return errors < MaxConsecutiveErrors || respond.Close
             ? counted
             : counted with { Replies = respond.Replies.Add(Reply.TooManyErrors), Close = true };

@@ -87,8 +87,10 @@ internal sealed class Connection
             if (_waiting.Count < MaxWaiting) read ??= _control.ReadLineAsync();
             var transfer = _transfers.InProgress;
             // While a transfer runs the session is busy, not idle; WaitAsync drops its timer as soon as a line arrives.
-            var idle = read is null || transfer is not null ? read : read.WaitAsync(_host.Config.IdleTimeout);
-            var first = await Task.WhenAny(new Task?[] { _stop.Task, idle, transfer }.OfType<Task>());
+            var waits = new List<Task>(3) { _stop.Task };
+            if (read is not null) waits.Add(transfer is null ? read.WaitAsync(_host.Config.IdleTimeout) : read);
+            if (transfer is not null) waits.Add(transfer);
+            var first = await Task.WhenAny(waits);
             if (first == _stop.Task)
             {
                 await StopAsync(_stop.Task.Result);
