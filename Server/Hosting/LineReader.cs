@@ -1,3 +1,5 @@
+using System.Net.Sockets;
+
 namespace ScriptFtp;
 
 /// <summary>A control line as read: its text, or the mark of a line over the limit (whose bytes were dropped).</summary>
@@ -27,7 +29,7 @@ internal sealed class LineReader(Stream stream, int maxLength)
             Compact();
             int read;
             try { read = await stream.ReadAsync(_buffer.AsMemory(_end), cancel); }
-            catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException)
+            catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
             {
                 End();
                 throw;
