@@ -112,7 +112,4 @@ public sealed class TomlTable : IReadOnlyDictionary<string, object>
     }
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
-
-    /// <summary>The table as TOML text.</summary>
-    public override string ToString() => Toml.Write(this);
 }

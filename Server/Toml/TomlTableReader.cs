@@ -193,7 +193,7 @@ public sealed class TomlTableReader
     private string Describe(string key) => $"\"{key}\"{InTable}";
 
     private string SubPath(string key) =>
-        _path is null ? TomlWriter.FormatKey(key) : _path + "." + TomlWriter.FormatKey(key);
+        _path is null ? TomlSyntax.FormatKey(key) : _path + "." + TomlSyntax.FormatKey(key);
 
     private TomlPosition Known(TomlPosition position, string key) =>
         position != default ? position : _table.PositionOf(key) != default ? _table.PositionOf(key) : _table.Position;
