@@ -50,6 +50,9 @@ public sealed class TomlDocument
     /// <summary>The parsed values of the current text.</summary>
     public TomlTable Model { get; }
 
+    /// <summary>The name used in error messages, usually the file's path or name.</summary>
+    public string SourceName => _source;
+
     /// <summary>The full text of the document.</summary>
     public override string ToString() => _text;
 
