@@ -5,7 +5,9 @@ using ScriptFtp.Toml;
 
 namespace ScriptFtp;
 
-/// <summary>The server's configuration, read once from <c>ftp.toml</c>. Relative paths are already resolved against the file's folder.</summary>
+/// <summary>
+/// The server's configuration, read once from <c>ftp.toml</c>. Relative paths are already resolved against the file's folder.
+/// </summary>
 public sealed record ServerConfig
 {
     // Default relative paths: against the working folder for a config built in code, the config file's folder in FromToml.

@@ -24,7 +24,8 @@ public sealed class PluginFiles
     /// <summary>The absolute virtual path for <paramref name="path"/>, resolved against the current directory.</summary>
     /// <exception cref="ArgumentException">The path is not usable (too long, control characters).</exception>
     public string Resolve(string path) =>
-        VirtualPath.Resolve(_directory, path) ?? throw new ArgumentException($"\"{Reply.Sanitize(path)}\" is not a usable path", nameof(path));
+        VirtualPath.Resolve(_directory, path)
+            ?? throw new ArgumentException($"\"{Reply.Sanitize(path)}\" is not a usable path", nameof(path));
 
     /// <summary>Describes a file or folder, or null when nothing is there.</summary>
     public FileEntry? Stat(string path) => _files.Stat(Resolve(path));
@@ -41,13 +42,16 @@ public sealed class PluginFiles
     public ImmutableArray<FileEntry> List(string path = ".")
     {
         var virtualPath = Resolve(path);
-        return _files.Stat(virtualPath) is { IsDirectory: true } ? _files.List(virtualPath) : throw new DirectoryNotFoundException($"{Reply.Sanitize(path)}: No such directory.");
+        return _files.Stat(virtualPath) is { IsDirectory: true }
+            ? _files.List(virtualPath)
+            : throw new DirectoryNotFoundException($"{Reply.Sanitize(path)}: No such directory.");
     }
 
     /// <summary>Opens a file for reading, asynchronously and shared with writers. Dispose the stream when done.</summary>
     /// <exception cref="FileNotFoundException">No file is there.</exception>
     public Stream OpenRead(string path) =>
-        new FileStream(PhysicalFile(path), FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 64 * 1024, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        new FileStream(PhysicalFile(path), FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 64 * 1024,
+            FileOptions.Asynchronous | FileOptions.SequentialScan);
 
     /// <summary>Reads a whole (small) text file as UTF-8.</summary>
     public Task<string> ReadAllTextAsync(string path, CancellationToken cancel = default) =>
@@ -60,7 +64,8 @@ public sealed class PluginFiles
         if (_readOnly) throw new UnauthorizedAccessException("The user is read-only.");
         var virtualPath = Resolve(path);
         var physical = _files.Physical(virtualPath);
-        if (physical is null || virtualPath == "/" || VirtualPath.Name(virtualPath).StartsWith(UserFiles.PartialPrefix, StringComparison.Ordinal) || Directory.Exists(physical))
+        if (physical is null || virtualPath == "/" || Directory.Exists(physical)
+            || VirtualPath.Name(virtualPath).StartsWith(UserFiles.PartialPrefix, StringComparison.Ordinal))
             throw new UnauthorizedAccessException($"{Reply.Sanitize(path)}: File name not allowed.");
         // Written beside the target under a hidden upload name and moved in, so that a reader never sees half a file.
         await AtomicFile.WriteAllTextAsync(physical, text, temporaryPath: UserFiles.PartialFor(physical), cancel: cancel);
@@ -72,14 +77,19 @@ public sealed class PluginFiles
     /// </summary>
     public long UsedBytes()
     {
-        var options = new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true, AttributesToSkip = FileAttributes.ReparsePoint };
+        var options = new EnumerationOptions
+        {
+            RecurseSubdirectories = true, IgnoreInaccessible = true, AttributesToSkip = FileAttributes.ReparsePoint,
+        };
         return new DirectoryInfo(_files.Root).EnumerateFiles("*", options).Sum(f => f.Length);
     }
 
     private string PhysicalFile(string path)
     {
         var virtualPath = Resolve(path);
-        return _files.Stat(virtualPath) is { IsDirectory: false } && _files.Physical(virtualPath) is { } physical ? physical : throw NoFile(path);
+        return _files.Stat(virtualPath) is { IsDirectory: false } && _files.Physical(virtualPath) is { } physical
+            ? physical
+            : throw NoFile(path);
     }
 
     private static FileNotFoundException NoFile(string path) => new($"{Reply.Sanitize(path)}: No such file.");

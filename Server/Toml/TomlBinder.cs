@@ -134,7 +134,8 @@ internal sealed class TomlBinder
             }
             table = existing.Value switch
             {
-                TableBuilder { Kind: TableKind.Inline } => throw Error(node, $"\"{PathText(path, i + 1)}\" is an inline table, which cannot be extended"),
+                TableBuilder { Kind: TableKind.Inline } =>
+                    throw Error(node, $"\"{PathText(path, i + 1)}\" is an inline table, which cannot be extended"),
                 TableBuilder t => t,
                 ArrayBuilder { IsTableArray: true } a => (TableBuilder)a.Items[^1],
                 _ => throw Error(node, $"\"{PathText(path, i + 1)}\" is already defined as {Describe(existing.Value)}, not a table"),
@@ -169,7 +170,8 @@ internal sealed class TomlBinder
         return existing.Value switch
         {
             TableBuilder { Kind: TableKind.Dotted } t => t,
-            TableBuilder { Kind: TableKind.Inline } => throw Error(node, $"cannot add to \"{prefix}\": it is an inline table, which cannot be extended"),
+            TableBuilder { Kind: TableKind.Inline } =>
+                throw Error(node, $"cannot add to \"{prefix}\": it is an inline table, which cannot be extended"),
             TableBuilder => throw Error(node, $"cannot add to table \"{prefix}\" with dotted keys: it is defined by a [header]"),
             _ => throw Error(node, $"cannot use \"{prefix}\" as a table: it is already defined as {Describe(existing.Value)}"),
         };

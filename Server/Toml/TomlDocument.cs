@@ -79,8 +79,12 @@ public sealed class TomlDocument
         });
     }
 
-    /// <summary>Removes <paramref name="key"/> (and its line) from table <paramref name="tablePath"/>; does nothing if it is absent.</summary>
-    /// <exception cref="InvalidOperationException">The key exists but is not written as <c>key = value</c> under the table's header.</exception>
+    /// <summary>
+    /// Removes <paramref name="key"/> (and its line) from table <paramref name="tablePath"/>; does nothing if it is absent.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">
+    /// The key exists but is not written as <c>key = value</c> under the table's header.
+    /// </exception>
     public TomlDocument Remove(IReadOnlyList<string> tablePath, string key)
     {
         var action = $"remove \"{key}\"{InTable(tablePath)}";
@@ -318,7 +322,8 @@ public sealed class TomlDocument
         long l => new IntegerValueSyntax(l),
         double d => new FloatValueSyntax(d),
         bool b => new BooleanValueSyntax(b),
-        var other => throw new ArgumentException($"the document editor writes strings, numbers and booleans, not {TomlValues.TypeName(other)}"),
+        var other => throw new ArgumentException(
+            $"the document editor writes strings, numbers and booleans, not {TomlValues.TypeName(other)}"),
     };
 
     // New lines end like the document's first line, so that a CRLF file stays CRLF.

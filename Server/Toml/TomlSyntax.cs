@@ -112,7 +112,7 @@ internal static partial class TomlSyntax
     /// <summary>A dotted path as written in a header, e.g. <c>users."bob smith"</c>.</summary>
     public static string FormatPath(IEnumerable<string> path) => string.Join('.', path.Select(FormatKey));
 
-    /// <summary>A key node for a path: <c>new KeySyntax("users", "carol")</c> writes <c>users.carol</c>, not a quoted dotted name.</summary>
+    /// <summary>A key node for a path, built part by part: <c>users.carol</c>, never the quoted name <c>"users.carol"</c>.</summary>
     public static KeySyntax Key(IReadOnlyList<string> path)
     {
         var key = new KeySyntax(path[0]);

@@ -42,7 +42,8 @@ public sealed class TomlTable : IReadOnlyDictionary<string, object>
         _index = BuildIndex(_keys);
     }
 
-    internal TomlTable(string[] keys, object[] values, TomlPosition[] positions, TomlPosition position, TomlPosition[]? valuePositions = null)
+    internal TomlTable(string[] keys, object[] values, TomlPosition[] positions, TomlPosition position,
+        TomlPosition[]? valuePositions = null)
     {
         _keys = keys;
         _values = values;

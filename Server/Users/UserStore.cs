@@ -22,7 +22,8 @@ internal sealed class UserStore : IDisposable
     private readonly ILogger _log;
     private readonly SemaphoreSlim _gate = new(1, 1);
 
-    private ImmutableDictionary<string, UserAccount> _users = ImmutableDictionary<string, UserAccount>.Empty.WithComparers(StringComparer.Ordinal);
+    private ImmutableDictionary<string, UserAccount> _users =
+        ImmutableDictionary<string, UserAccount>.Empty.WithComparers(StringComparer.Ordinal);
 
     // Guarded by _gate:
     private UsersFile _file = null!;

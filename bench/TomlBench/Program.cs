@@ -62,7 +62,8 @@ static void Measure(string name, Func<object> action)
     times.Sort();
     cpu.Sort();
     // Wall-clock time suffers on a loaded machine; CPU time (all threads, GC included) is steadier.
-    Console.WriteLine($"{name,-45} wall median {times[Runs / 2],7:F1} ms  min {times[0],7:F1} ms  max {times[^1],7:F1} ms | cpu median {cpu[Runs / 2],7:F1} ms");
+    Console.WriteLine($"{name,-55} wall median {times[Runs / 2],7:F1} ms  min {times[0],7:F1} ms  max {times[^1],7:F1} ms"
+        + $" | cpu median {cpu[Runs / 2],7:F1} ms");
 }
 
 static string GenerateUsers(int count)

@@ -145,7 +145,8 @@ internal static partial class TaggedJson
                 dt.ShouldBe(DateTime.Parse(SevenDigits(value), CultureInfo.InvariantCulture), where);
                 break;
             case "date-local":
-                actual.ShouldBeOfType<DateOnly>(where).ShouldBe(DateOnly.ParseExact(value, "yyyy-MM-dd", CultureInfo.InvariantCulture), where);
+                var date = DateOnly.ParseExact(value, "yyyy-MM-dd", CultureInfo.InvariantCulture);
+                actual.ShouldBeOfType<DateOnly>(where).ShouldBe(date, where);
                 break;
             case "time-local":
                 actual.ShouldBeOfType<TimeOnly>(where).ShouldBe(TimeOnly.Parse(SevenDigits(value), CultureInfo.InvariantCulture), where);
