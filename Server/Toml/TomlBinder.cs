@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Tomlyn;
 using Tomlyn.Syntax;
 
@@ -19,13 +20,26 @@ internal sealed class TomlBinder
         public TableKind Kind { get; set; } = kind;
         public TomlPosition Position { get; set; } = position;
         public List<string> Keys { get; } = [];
-        public Dictionary<string, (object Value, TomlPosition Position, TomlPosition ValuePosition)> Entries { get; } =
-            new(StringComparer.Ordinal);
+        public List<object> Values { get; } = [];
+        public List<TomlPosition> Positions { get; } = [];
+        public List<TomlPosition> ValuePositions { get; } = [];
+        // Handed to the frozen table as its index: ten thousand users are ten thousand tables.
+        public Dictionary<string, int> Index { get; } = new(StringComparer.Ordinal);
+
+        public bool TryGetValue(string key, [MaybeNullWhen(false)] out object value)
+        {
+            var found = Index.TryGetValue(key, out var i);
+            value = found ? Values[i] : null;
+            return found;
+        }
 
         public void Add(string key, object value, TomlPosition position, TomlPosition valuePosition)
         {
+            Index.Add(key, Keys.Count);
             Keys.Add(key);
-            Entries.Add(key, (value, position, valuePosition));
+            Values.Add(value);
+            Positions.Add(position);
+            ValuePositions.Add(valuePosition);
         }
     }
 
@@ -70,27 +84,27 @@ internal sealed class TomlBinder
     {
         var parent = WalkHeaderPath(root, path);
         var (name, node) = path[^1];
-        if (!parent.Entries.TryGetValue(name, out var existing))
+        if (!parent.TryGetValue(name, out var existing))
         {
             var table = new TableBuilder(TableKind.Header, position);
             parent.Add(name, table, TomlSyntax.PositionOf(node), position);
             return table;
         }
-        if (existing.Value is TableBuilder { Kind: TableKind.Implicit } implicitTable)
+        if (existing is TableBuilder { Kind: TableKind.Implicit } implicitTable)
         {
             implicitTable.Kind = TableKind.Header;
             implicitTable.Position = position;
             return implicitTable;
         }
         var header = PathText(path);
-        throw Error(node, existing.Value switch
+        throw Error(node, existing switch
         {
             TableBuilder { Kind: TableKind.Dotted } =>
                 $"table [{header}] was already defined with dotted keys and cannot be opened again with a header",
             TableBuilder { Kind: TableKind.Inline } => $"table [{header}] was already defined as an inline table, which cannot be extended",
             TableBuilder => $"table [{header}] is defined twice",
             ArrayBuilder { IsTableArray: true } => $"[{header}] is already an array of tables; use [[{header}]] to add an element",
-            _ => $"key \"{header}\" is already defined as {Describe(existing.Value)}, not a table",
+            _ => $"key \"{header}\" is already defined as {Describe(existing)}, not a table",
         });
     }
 
@@ -99,7 +113,7 @@ internal sealed class TomlBinder
         var parent = WalkHeaderPath(root, path);
         var (name, node) = path[^1];
         var element = new TableBuilder(TableKind.ArrayElement, position);
-        if (!parent.Entries.TryGetValue(name, out var existing))
+        if (!parent.TryGetValue(name, out var existing))
         {
             var array = new ArrayBuilder(true, position);
             array.Items.Add(element);
@@ -107,12 +121,12 @@ internal sealed class TomlBinder
             parent.Add(name, array, TomlSyntax.PositionOf(node), position);
             return element;
         }
-        if (existing.Value is not ArrayBuilder { IsTableArray: true } tables)
+        if (existing is not ArrayBuilder { IsTableArray: true } tables)
         {
             var header = PathText(path);
-            throw Error(node, existing.Value is ArrayBuilder
+            throw Error(node, existing is ArrayBuilder
                 ? $"cannot append to \"{header}\" with [[{header}]]: it is a static array"
-                : $"cannot define [[{header}]]: \"{header}\" is already defined as {Describe(existing.Value)}");
+                : $"cannot define [[{header}]]: \"{header}\" is already defined as {Describe(existing)}");
         }
         tables.Items.Add(element);
         tables.Positions.Add(position);
@@ -125,20 +139,20 @@ internal sealed class TomlBinder
         for (var i = 0; i < path.Count - 1; i++)
         {
             var (name, node) = path[i];
-            if (!table.Entries.TryGetValue(name, out var existing))
+            if (!table.TryGetValue(name, out var existing))
             {
                 var created = new TableBuilder(TableKind.Implicit, TomlSyntax.PositionOf(node));
                 table.Add(name, created, created.Position, created.Position);
                 table = created;
                 continue;
             }
-            table = existing.Value switch
+            table = existing switch
             {
                 TableBuilder { Kind: TableKind.Inline } =>
                     throw Error(node, $"\"{PathText(path, i + 1)}\" is an inline table, which cannot be extended"),
                 TableBuilder t => t,
                 ArrayBuilder { IsTableArray: true } a => (TableBuilder)a.Items[^1],
-                _ => throw Error(node, $"\"{PathText(path, i + 1)}\" is already defined as {Describe(existing.Value)}, not a table"),
+                _ => throw Error(node, $"\"{PathText(path, i + 1)}\" is already defined as {Describe(existing)}, not a table"),
             };
         }
         return table;
@@ -152,7 +166,7 @@ internal sealed class TomlBinder
         for (var i = 0; i < path.Count - 1; i++)
             table = DottedStep(table, path, i);
         var (last, node) = path[^1];
-        if (table.Entries.ContainsKey(last))
+        if (table.Index.ContainsKey(last))
             throw Error(node, $"key \"{PathText(path)}\" is defined twice");
         table.Add(last, value, TomlSyntax.PositionOf(node), TomlSyntax.PositionOf(valueSyntax));
     }
@@ -160,20 +174,20 @@ internal sealed class TomlBinder
     private TableBuilder DottedStep(TableBuilder table, List<(string Name, SyntaxNode Node)> path, int i)
     {
         var (name, node) = path[i];
-        if (!table.Entries.TryGetValue(name, out var existing))
+        if (!table.TryGetValue(name, out var existing))
         {
             var created = new TableBuilder(TableKind.Dotted, TomlSyntax.PositionOf(node));
             table.Add(name, created, created.Position, created.Position);
             return created;
         }
         var prefix = PathText(path, i + 1);
-        return existing.Value switch
+        return existing switch
         {
             TableBuilder { Kind: TableKind.Dotted } t => t,
             TableBuilder { Kind: TableKind.Inline } =>
                 throw Error(node, $"cannot add to \"{prefix}\": it is an inline table, which cannot be extended"),
             TableBuilder => throw Error(node, $"cannot add to table \"{prefix}\" with dotted keys: it is defined by a [header]"),
-            _ => throw Error(node, $"cannot use \"{prefix}\" as a table: it is already defined as {Describe(existing.Value)}"),
+            _ => throw Error(node, $"cannot use \"{prefix}\" as a table: it is already defined as {Describe(existing)}"),
         };
     }
 
@@ -223,7 +237,7 @@ internal sealed class TomlBinder
     private static void Seal(TableBuilder table)
     {
         table.Kind = TableKind.Inline;
-        foreach (var (value, _, _) in table.Entries.Values)
+        foreach (var value in table.Values)
         {
             if (value is TableBuilder { Kind: TableKind.Dotted } child)
                 Seal(child);
@@ -239,21 +253,10 @@ internal sealed class TomlBinder
 
     private static TomlTable Freeze(TableBuilder table)
     {
-        var count = table.Keys.Count;
-        var keys = new string[count];
-        var values = new object[count];
-        var positions = new TomlPosition[count];
-        var valuePositions = new TomlPosition[count];
-        for (var i = 0; i < count; i++)
-        {
-            var key = table.Keys[i];
-            var (value, position, valuePosition) = table.Entries[key];
-            keys[i] = key;
-            values[i] = FreezeValue(value);
-            positions[i] = position;
-            valuePositions[i] = valuePosition;
-        }
-        return new TomlTable(keys, values, positions, table.Position, valuePositions);
+        var values = new object[table.Values.Count];
+        for (var i = 0; i < values.Length; i++)
+            values[i] = FreezeValue(table.Values[i]);
+        return new TomlTable([.. table.Keys], values, [.. table.Positions], table.Position, [.. table.ValuePositions], table.Index);
     }
 
     private static object FreezeValue(object value) => value switch

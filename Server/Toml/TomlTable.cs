@@ -43,13 +43,13 @@ public sealed class TomlTable : IReadOnlyDictionary<string, object>
     }
 
     internal TomlTable(string[] keys, object[] values, TomlPosition[] positions, TomlPosition position,
-        TomlPosition[]? valuePositions = null)
+        TomlPosition[]? valuePositions = null, Dictionary<string, int>? index = null)
     {
         _keys = keys;
         _values = values;
         _positions = positions;
         _valuePositions = valuePositions;
-        _index = BuildIndex(keys);
+        _index = index ?? BuildIndex(keys);
         Position = position;
     }
 
