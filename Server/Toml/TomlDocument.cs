@@ -53,6 +53,9 @@ public sealed class TomlDocument
     /// <summary>The name used in error messages, usually the file's path or name.</summary>
     public string SourceName => _source;
 
+    /// <summary>Whether an edit of this document can start from its syntax tree, without parsing its text again.</summary>
+    internal bool HoldsSyntaxTree => Volatile.Read(ref _tree) is not null;
+
     /// <summary>The full text of the document.</summary>
     public override string ToString() => _text;
 

@@ -253,6 +253,22 @@ public class DocumentTests
     }
 
     [Test]
+    public void AChainOfEditsHandsTheSyntaxTreeOnSoNothingIsParsedAgain()
+    {
+        var doc = Doc();
+        doc.HoldsSyntaxTree.ShouldBeTrue();
+        var banned = doc.Set(["users", "alice"], "banned", true);
+        doc.HoldsSyntaxTree.ShouldBeFalse();
+        banned.HoldsSyntaxTree.ShouldBeTrue();
+        var removed = banned.RemoveTable(["users", "carol"]).Remove(["users", "nobody"], "x");
+        removed.HoldsSyntaxTree.ShouldBeTrue();
+        // Refusals and no-op edits leave the tree where it was.
+        Should.Throw<InvalidOperationException>(() => removed.AddTable(["users", "alice"], []));
+        removed.Remove(["users", "alice"], "missing").ShouldBeSameAs(removed);
+        removed.HoldsSyntaxTree.ShouldBeTrue();
+    }
+
+    [Test]
     public void AnEditedDocumentCanBeEditedAgainFromItsOwnText()
     {
         // The first edit hands the syntax tree on; a second edit of the same document parses its text again.
