@@ -14,15 +14,17 @@ internal static class TomlGaps
     /// <summary>Gives the text before the first statement to the document (no change to the text).</summary>
     public static void Normalize(DocumentSyntax tree)
     {
-        var statements = Statements(tree);
-        if (statements.Count == 0)
+        SyntaxNode? first = tree.KeyValues.ChildrenCount > 0 ? tree.KeyValues.GetChild(0)
+            : tree.Tables.ChildrenCount > 0 ? tree.Tables.GetChild(0)
+            : null;
+        if (first is null)
         {
             tree.LeadingTrivia = Concat(tree.LeadingTrivia, tree.TrailingTrivia);
             tree.TrailingTrivia = null;
             return;
         }
-        tree.LeadingTrivia = Concat(tree.LeadingTrivia, statements[0].LeadingTrivia);
-        statements[0].LeadingTrivia = null;
+        tree.LeadingTrivia = Concat(tree.LeadingTrivia, first.LeadingTrivia);
+        first.LeadingTrivia = null;
     }
 
     /// <summary>Statements in text order: top-level key/values, then each table header followed by its key/values.</summary>
