@@ -1,3 +1,4 @@
+using System.Runtime;
 using System.Text;
 using System.Text.RegularExpressions;
 using Tomlyn.Parsing;
@@ -15,7 +16,10 @@ internal static partial class TomlSyntax
     /// a caller that writes the text back restores it.
     /// </summary>
     /// <exception cref="TomlException">The first error: a syntax error, or a key or table defined twice.</exception>
-    public static (DocumentSyntax Tree, TomlTable Model) Read(string text, string sourceName)
+    public static (DocumentSyntax Tree, TomlTable Model) Read(string text, string sourceName) =>
+        WithoutCollections(text.Length, () => ReadCore(text, sourceName));
+
+    private static (DocumentSyntax Tree, TomlTable Model) ReadCore(string text, string sourceName)
     {
         var tree = ParseWithLongFractions(text, sourceName);
         if (!tree.HasErrors)
@@ -41,6 +45,38 @@ internal static partial class TomlSyntax
         catch (Exception e) when (e is TomlException or InvalidOperationException or ArgumentException)
         {
             return null; // a tree broken by a syntax error: Tomlyn's message says what is wrong
+        }
+    }
+
+    // Nearly all that Tomlyn allocates for a document is its syntax tree, which lives on while the document is read or
+    // edited: a collection meanwhile copies almost all of it, and a users.toml with 10,000 users (100 MB of tree) met a
+    // dozen of them. A big document is therefore read and edited with collections held off; the tree is garbage or
+    // moved once by the first collection afterwards. Best effort: another region under way, or a GC.Collect, ends it.
+    /// <summary>Runs <paramref name="work"/> on a document of <paramref name="length"/> characters with collections held off.</summary>
+    internal static T WithoutCollections<T>(int length, Func<T> work)
+    {
+        const int BigDocument = 256 * 1024;
+        const long BytesPerCharacter = 80; // the tree, the text written back and the model
+        bool held;
+        try
+        {
+            held = length >= BigDocument && GC.TryStartNoGCRegion(Math.Min(length * BytesPerCharacter, 1L << 30));
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentOutOfRangeException)
+        {
+            held = false;
+        }
+        try
+        {
+            return work();
+        }
+        finally
+        {
+            if (held && GCSettings.LatencyMode == GCLatencyMode.NoGCRegion)
+            {
+                try { GC.EndNoGCRegion(); }
+                catch (InvalidOperationException) { } // a collection ended the region meanwhile
+            }
         }
     }
 

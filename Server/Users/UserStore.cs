@@ -73,6 +73,7 @@ internal sealed class UserStore : IDisposable
             if (text is null)
                 store._log.Warning("Users file {Path} does not exist; starting with no users", path);
             var users = store.Load(text ?? "");
+            store.ReleaseSyntaxTreeLocked();
             store._missingReported = text is null;
             store.StartWatching();
             store._log.Information("Loaded {Count} users from {Path}", users.Count, path);
@@ -244,6 +245,7 @@ internal sealed class UserStore : IDisposable
         }
         finally
         {
+            ReleaseSyntaxTreeLocked();
             _gate.Release();
         }
     }
@@ -304,6 +306,7 @@ internal sealed class UserStore : IDisposable
         }
         finally
         {
+            ReleaseSyntaxTreeLocked();
             _gate.Release();
         }
     }
@@ -360,6 +363,10 @@ internal sealed class UserStore : IDisposable
             return false;
         }
     }
+
+    // Admin commands are rare and the syntax tree takes ten times the memory of the accounts: each command parses the
+    // file once (or reuses the tree of a reload it just did) instead of keeping the tree between commands.
+    private void ReleaseSyntaxTreeLocked() => _file?.Document.ReleaseSyntaxTree();
 
     private string? ReadSettled()
     {

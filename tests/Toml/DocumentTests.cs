@@ -266,6 +266,13 @@ public class DocumentTests
         Should.Throw<InvalidOperationException>(() => removed.AddTable(["users", "alice"], []));
         removed.Remove(["users", "alice"], "missing").ShouldBeSameAs(removed);
         removed.HoldsSyntaxTree.ShouldBeTrue();
+
+        // A holder that edits rarely lets the tree go; the next edit parses the text again and works the same.
+        removed.ReleaseSyntaxTree();
+        removed.HoldsSyntaxTree.ShouldBeFalse();
+        var unbanned = removed.Set(["users", "alice"], "banned", false);
+        unbanned.HoldsSyntaxTree.ShouldBeTrue();
+        unbanned.ToString().ShouldBe(Doc().Set(["users", "alice"], "banned", false).RemoveTable(["users", "carol"]).ToString());
     }
 
     [Test]
