@@ -42,6 +42,8 @@ internal static class PluginCompiler
             typeof(Console).Assembly, typeof(System.Text.RegularExpressions.Regex).Assembly, typeof(System.Net.IPAddress).Assembly,
             typeof(System.Collections.Concurrent.ConcurrentDictionary<,>).Assembly, typeof(System.Text.Json.JsonSerializer).Assembly,
             typeof(System.Net.Http.HttpClient).Assembly, typeof(System.Diagnostics.Process).Assembly, typeof(PluginGlobals).Assembly,
+            // Process derives from Component; without these, Process and System.Timers.Timer would not compile at all.
+            typeof(System.ComponentModel.Component).Assembly, typeof(System.Timers.Timer).Assembly,
             typeof(Serilog.ILogger).Assembly, Assembly.Load("System.Runtime"), Assembly.Load("netstandard"), Assembly.Load("System.Collections"),
         }.Distinct().Select(a => (MetadataReference)MetadataReference.CreateFromFile(a.Location)),
     ]);
@@ -52,23 +54,39 @@ internal static class PluginCompiler
         OutputKind.DynamicallyLinkedLibrary, usings: Imports, optimizationLevel: OptimizationLevel.Release, allowUnsafe: false,
         nullableContextOptions: NullableContextOptions.Disable);
 
-    private static long serial;
+    private static long _serial;
 
-    /// <summary>Compiles one file. <paramref name="display"/> is how errors name it, e.g. <c>plugins/hash.csx</c>.</summary>
+    /// <summary>
+    /// Compiles one file. <paramref name="display"/> is how errors name it, e.g. <c>plugins/hash.csx</c>. A script that
+    /// compiles is then checked against <see cref="PluginRules"/> and instrumented by <see cref="PluginInstrumenter"/>
+    /// before it is emitted; both work on the script as written, so every position reported is the script's own.
+    /// </summary>
     public static CompiledScript Compile(string name, string path, string display, string code)
     {
         // The compilation CSharpScript.Create(code, options, typeof(PluginGlobals)).GetCompilation() would build, with shared references.
         var tree = CSharpSyntaxTree.ParseText(SourceText.From(code, Encoding.UTF8), ParseOptions, path);
-        var compilation = CSharpCompilation.CreateScriptCompilation($"plugin-{name}-{Interlocked.Increment(ref serial)}", tree, References.Value,
+        var compilation = CSharpCompilation.CreateScriptCompilation($"plugin-{name}-{Interlocked.Increment(ref _serial)}", tree, References.Value,
             CompilationOptions, previousScriptCompilation: null, returnType: typeof(object), globalsType: typeof(PluginGlobals));
+        // One semantic model for the diagnostics and the rules: it binds each method once for both.
+        var model = compilation.GetSemanticModel(tree);
+        var diagnostics = model.GetDiagnostics();
+        var errors = diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).Select(d => Format(display, d)).ToImmutableArray();
+        var warnings = diagnostics.Where(d => d.Severity == DiagnosticSeverity.Warning).Select(d => Format(display, d)).ToImmutableArray();
+        if (!errors.IsEmpty) return CompiledScript.Failed(name, display, errors, warnings);
+        var refused = PluginRules.Check(model, display);
+        if (!refused.IsEmpty) return CompiledScript.Failed(name, display, refused, warnings);
+
+        var instrumented = compilation.ReplaceSyntaxTree(tree, PluginInstrumenter.Instrument(model));
         using var image = new MemoryStream();
         using var symbols = new MemoryStream();
-        var emitted = compilation.Emit(image, symbols, options: new EmitOptions(debugInformationFormat: DebugInformationFormat.PortablePdb));
-        var errors = emitted.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).Select(d => Format(display, d)).ToImmutableArray();
-        var warnings = emitted.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Warning).Select(d => Format(display, d)).ToImmutableArray();
-        if (!emitted.Success || !errors.IsEmpty)
-            return CompiledScript.Failed(name, display, errors.IsEmpty ? [$"{display}: could not be compiled"] : errors, warnings);
-        var entry = compilation.GetEntryPoint(CancellationToken.None)!;
+        var emitted = instrumented.Emit(image, symbols, options: new EmitOptions(debugInformationFormat: DebugInformationFormat.PortablePdb));
+        if (!emitted.Success)
+        {
+            // Errors the script itself does not have (those were reported above), e.g. a reference that cannot be read.
+            var failures = emitted.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).Select(d => Format(display, d)).ToImmutableArray();
+            return CompiledScript.Failed(name, display, failures.IsEmpty ? [$"{display}: could not be compiled"] : failures, warnings);
+        }
+        var entry = instrumented.GetEntryPoint(CancellationToken.None)!;
         var type = entry.ContainingType;
         var typeName = type.ContainingNamespace is { IsGlobalNamespace: false } ns ? $"{ns.ToDisplayString()}.{type.MetadataName}" : type.MetadataName;
         return new CompiledScript(name, display, image.ToArray(), symbols.ToArray(), typeName, entry.MetadataName, [], warnings);
@@ -83,8 +101,11 @@ internal static class PluginCompiler
         return $"{where}: {severity} {diagnostic.Id}: {diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture)}";
     }
 
-    /// <summary>Loads a compiled script into <paramref name="context"/> and runs its top level with <paramref name="globals"/>.</summary>
-    public static Task Run(CompiledScript script, AssemblyLoadContext context, PluginGlobals globals)
+    /// <summary>
+    /// Loads a compiled script into <paramref name="context"/> and runs its top level with <paramref name="globals"/>; plugin
+    /// code the top level runs (loops, and any task it starts) is stopped once <paramref name="limit"/> has passed.
+    /// </summary>
+    public static Task Run(CompiledScript script, AssemblyLoadContext context, PluginGlobals globals, TimeSpan limit)
     {
         using var image = new MemoryStream(script.Image!);
         using var symbols = new MemoryStream(script.Symbols!);
@@ -92,7 +113,7 @@ internal static class PluginCompiler
         var factory = assembly.GetType(script.EntryType!, throwOnError: true)!.GetMethod(script.EntryMethod!, BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static)!;
         // A submission's factory takes the submission array: slot 0 holds the globals, slot 1 receives the submission itself.
         var submissions = new object?[] { globals, null };
-        return (Task)factory.Invoke(null, [submissions])!;
+        return PluginGuard.Within(limit, () => (Task)factory.Invoke(null, [submissions])!);
     }
 }
 
