@@ -11,7 +11,8 @@ using Microsoft.CodeAnalysis.Text;
 namespace ScriptFtp.Plugins;
 
 /// <summary>One script, compiled and emitted, ready to be loaded: or the errors that stopped it.</summary>
-internal sealed record CompiledScript(string Name, string Display, byte[]? Image, byte[]? Symbols, string? EntryType, string? EntryMethod, ImmutableArray<string> Errors, ImmutableArray<string> Warnings)
+internal sealed record CompiledScript(string Name, string Display, byte[]? Image, byte[]? Symbols, string? EntryType, string? EntryMethod,
+    ImmutableArray<string> Errors, ImmutableArray<string> Warnings)
 {
     /// <summary>A script that cannot be loaded: nothing to run, only the errors (and any warnings) that say why.</summary>
     public static CompiledScript Failed(string name, string display, ImmutableArray<string> errors, ImmutableArray<string> warnings) =>
@@ -29,7 +30,8 @@ internal static class PluginCompiler
     private static readonly ImmutableArray<string> Imports =
     [
         "System", "System.IO", "System.Linq", "System.Text", "System.Threading", "System.Threading.Tasks", "System.Collections.Generic",
-        "System.Collections.Immutable", "System.Globalization", "System.Security.Cryptography", "ScriptFtp", "ScriptFtp.Plugins", "ScriptFtp.Toml",
+        "System.Collections.Immutable", "System.Globalization", "System.Security.Cryptography", "ScriptFtp", "ScriptFtp.Plugins",
+        "ScriptFtp.Toml",
     ];
 
     // Built once and shared by every compilation: the scripting layer's CSharpScript.Create reads the metadata of the core
@@ -44,7 +46,8 @@ internal static class PluginCompiler
             typeof(System.Net.Http.HttpClient).Assembly, typeof(System.Diagnostics.Process).Assembly, typeof(PluginGlobals).Assembly,
             // Process derives from Component; without these, Process and System.Timers.Timer would not compile at all.
             typeof(System.ComponentModel.Component).Assembly, typeof(System.Timers.Timer).Assembly,
-            typeof(Serilog.ILogger).Assembly, Assembly.Load("System.Runtime"), Assembly.Load("netstandard"), Assembly.Load("System.Collections"),
+            typeof(Serilog.ILogger).Assembly, Assembly.Load("System.Runtime"), Assembly.Load("netstandard"),
+            Assembly.Load("System.Collections"),
         }.Distinct().Select(a => (MetadataReference)MetadataReference.CreateFromFile(a.Location)),
     ]);
 
@@ -63,15 +66,17 @@ internal static class PluginCompiler
     /// </summary>
     public static CompiledScript Compile(string name, string path, string display, string code)
     {
-        // The compilation CSharpScript.Create(code, options, typeof(PluginGlobals)).GetCompilation() would build, with shared references.
+        // The compilation CSharpScript.Create(code, options, typeof(PluginGlobals)).GetCompilation() would build, with shared
+        // references.
         var tree = CSharpSyntaxTree.ParseText(SourceText.From(code, Encoding.UTF8), ParseOptions, path);
-        var compilation = CSharpCompilation.CreateScriptCompilation($"plugin-{name}-{Interlocked.Increment(ref _serial)}", tree, References.Value,
-            CompilationOptions, previousScriptCompilation: null, returnType: typeof(object), globalsType: typeof(PluginGlobals));
+        var compilation = CSharpCompilation.CreateScriptCompilation($"plugin-{name}-{Interlocked.Increment(ref _serial)}", tree,
+            References.Value, CompilationOptions, previousScriptCompilation: null, returnType: typeof(object),
+            globalsType: typeof(PluginGlobals));
         // One semantic model for the diagnostics and the rules: it binds each method once for both.
         var model = compilation.GetSemanticModel(tree);
         var diagnostics = model.GetDiagnostics();
-        var errors = diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).Select(d => Format(display, d)).ToImmutableArray();
-        var warnings = diagnostics.Where(d => d.Severity == DiagnosticSeverity.Warning).Select(d => Format(display, d)).ToImmutableArray();
+        var errors = Formatted(display, diagnostics, DiagnosticSeverity.Error);
+        var warnings = Formatted(display, diagnostics, DiagnosticSeverity.Warning);
         if (!errors.IsEmpty) return CompiledScript.Failed(name, display, errors, warnings);
         var refused = PluginRules.Check(model, display);
         if (!refused.IsEmpty) return CompiledScript.Failed(name, display, refused, warnings);
@@ -79,18 +84,23 @@ internal static class PluginCompiler
         var instrumented = compilation.ReplaceSyntaxTree(tree, PluginInstrumenter.Instrument(model));
         using var image = new MemoryStream();
         using var symbols = new MemoryStream();
-        var emitted = instrumented.Emit(image, symbols, options: new EmitOptions(debugInformationFormat: DebugInformationFormat.PortablePdb));
+        var emitted = instrumented.Emit(image, symbols, options: new(debugInformationFormat: DebugInformationFormat.PortablePdb));
         if (!emitted.Success)
         {
             // Errors the script itself does not have (those were reported above), e.g. a reference that cannot be read.
-            var failures = emitted.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).Select(d => Format(display, d)).ToImmutableArray();
+            var failures = Formatted(display, emitted.Diagnostics, DiagnosticSeverity.Error);
             return CompiledScript.Failed(name, display, failures.IsEmpty ? [$"{display}: could not be compiled"] : failures, warnings);
         }
         var entry = instrumented.GetEntryPoint(CancellationToken.None)!;
         var type = entry.ContainingType;
-        var typeName = type.ContainingNamespace is { IsGlobalNamespace: false } ns ? $"{ns.ToDisplayString()}.{type.MetadataName}" : type.MetadataName;
+        var typeName = type.ContainingNamespace is { IsGlobalNamespace: false } ns
+            ? $"{ns.ToDisplayString()}.{type.MetadataName}"
+            : type.MetadataName;
         return new CompiledScript(name, display, image.ToArray(), symbols.ToArray(), typeName, entry.MetadataName, [], warnings);
     }
+
+    private static ImmutableArray<string> Formatted(string display, ImmutableArray<Diagnostic> diagnostics, DiagnosticSeverity severity) =>
+        [.. diagnostics.Where(d => d.Severity == severity).Select(d => Format(display, d))];
 
     /// <summary><c>plugins/NAME.csx(line,col): error CS0103: message</c>, the form compilers and editors understand.</summary>
     private static string Format(string display, Diagnostic diagnostic)
@@ -110,7 +120,8 @@ internal static class PluginCompiler
         using var image = new MemoryStream(script.Image!);
         using var symbols = new MemoryStream(script.Symbols!);
         var assembly = context.LoadFromStream(image, symbols);
-        var factory = assembly.GetType(script.EntryType!, throwOnError: true)!.GetMethod(script.EntryMethod!, BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static)!;
+        var factory = assembly.GetType(script.EntryType!, throwOnError: true)!
+            .GetMethod(script.EntryMethod!, BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static)!;
         // A submission's factory takes the submission array: slot 0 holds the globals, slot 1 receives the submission itself.
         var submissions = new object?[] { globals, null };
         return PluginGuard.Within(limit, () => (Task)factory.Invoke(null, [submissions])!);

@@ -18,24 +18,27 @@ public static class PluginGuard
 
     private static readonly AsyncLocal<Budget?> Current = new();
 
-    [ThreadStatic] private static int t_countdown;
+    [ThreadStatic] private static int _countdown;
 
     /// <summary>Throws when the stack is nearly used up, or when the running handler is past its time limit.</summary>
     /// <exception cref="InsufficientExecutionStackException">Recursion has used up the stack.</exception>
-    /// <exception cref="OperationCanceledException">The handler (or load) this code runs for is past its time limit, or its session ended.</exception>
+    /// <exception cref="OperationCanceledException">
+    /// The handler (or load) this code runs for is past its time limit, or its session ended.
+    /// </exception>
     public static void Check()
     {
-        if (--t_countdown < 0) CheckNow();
+        if (--_countdown < 0) CheckNow();
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void CheckNow()
     {
-        t_countdown = Interval;
+        _countdown = Interval;
         RuntimeHelpers.EnsureSufficientExecutionStack();
         if (Current.Value is not { } budget) return;
         if (Environment.TickCount64 >= budget.Deadline)
-            throw new OperationCanceledException($"The plugin code ran past its time limit of {budget.Limit.TotalSeconds:0.###} s.", budget.Cancel);
+            throw new OperationCanceledException($"The plugin code ran past its time limit of {budget.Limit.TotalSeconds:0.###} s.",
+                budget.Cancel);
         if (budget.Cancel.IsCancellationRequested)
             throw new OperationCanceledException("The plugin code was stopped: its session ended.", budget.Cancel);
     }
@@ -52,7 +55,8 @@ public static class PluginGuard
             return handler();
         });
 
-    /// <summary>Runs the synchronous start of <paramref name="start"/> (a script's top level) under a budget of <paramref name="limit"/>.</summary>
+    /// <summary>Runs the synchronous start of <paramref name="start"/> (a script's top level) under a budget of <paramref name="limit"/>.
+    /// </summary>
     internal static T Within<T>(TimeSpan limit, Func<T> start)
     {
         var outer = Current.Value;
@@ -67,10 +71,14 @@ public static class PluginGuard
         }
     }
 
-    /// <summary>A deadline rather than only a token: the host disposes its timer once the handler answers, but work the handler started stays bounded.</summary>
+    /// <summary>
+    /// A deadline rather than only a token: the host disposes its timer once the handler answers, but work the handler
+    /// started stays bounded.
+    /// </summary>
     private sealed record Budget(TimeSpan Limit, long Deadline, CancellationToken Cancel)
     {
-        public static Budget Of(TimeSpan limit, CancellationToken cancel) => new(limit, Environment.TickCount64 + (long)limit.TotalMilliseconds, cancel);
+        public static Budget Of(TimeSpan limit, CancellationToken cancel) =>
+            new(limit, Environment.TickCount64 + (long)limit.TotalMilliseconds, cancel);
     }
 }
 

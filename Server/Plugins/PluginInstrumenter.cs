@@ -19,7 +19,8 @@ namespace ScriptFtp.Plugins;
 internal sealed class PluginInstrumenter(SemanticModel model) : CSharpSyntaxRewriter
 {
     // global:: so that nothing the script declares can hide it.
-    private static readonly StatementSyntax Check = ParseStatement("global::ScriptFtp.Plugins.PluginGuard.Check();").WithLeadingTrivia(Space);
+    private static readonly StatementSyntax Check =
+        ParseStatement("global::ScriptFtp.Plugins.PluginGuard.Check();").WithLeadingTrivia(Space);
 
     /// <summary>The instrumented tree, with the same path and options as the one <paramref name="model"/> was built on.</summary>
     public static SyntaxTree Instrument(SemanticModel model) =>
@@ -150,13 +151,14 @@ internal sealed class PluginInstrumenter(SemanticModel model) : CSharpSyntaxRewr
         (visited.Block, visited.ExpressionBody) switch
         {
             ({ } block, _) => visited.WithBlock(Guarded(block)),
-            (_, { } expression) when model.GetSymbolInfo(node).Symbol is IMethodSymbol method => LambdaBlock(visited, expression, Returns(method)),
+            (_, { } expression) when model.GetSymbolInfo(node).Symbol is IMethodSymbol method =>
+                LambdaBlock(visited, expression, Returns(method)),
             _ => visited,
         };
 
     private static SyntaxNode LambdaBlock(AnonymousFunctionExpressionSyntax lambda, ExpressionSyntax expression, bool returns)
     {
-        // x => expr  becomes  x => { Check(); return expr; }, the arrow's line break (if any) kept after `return`.
+        // x => expr  becomes  x => { Check(); return expr; }, with the arrow's line break (if any) before `return`.
         var arrow = ((LambdaExpressionSyntax)lambda).ArrowToken;
         var body = Block(TriviaList(Space), arrow.TrailingTrivia, expression, returns, expression.GetTrailingTrivia());
         return ((LambdaExpressionSyntax)lambda).WithArrowToken(arrow.WithTrailingTrivia()).WithExpressionBody(null).WithBlock(body);
@@ -170,7 +172,8 @@ internal sealed class PluginInstrumenter(SemanticModel model) : CSharpSyntaxRewr
         return false;
     }
 
-    /// <summary>Whether an expression body is a value to return (not void, nor the body of an async method returning a plain Task).</summary>
+    /// <summary>Whether an expression body is a value to return: not void, nor the body of an async method returning a plain Task.
+    /// </summary>
     private static bool Returns(IMethodSymbol? method) =>
         method is not null && !method.ReturnsVoid && !(method.IsAsync && method.ReturnType is INamedTypeSymbol { Arity: 0 });
 
@@ -189,7 +192,8 @@ internal sealed class PluginInstrumenter(SemanticModel model) : CSharpSyntaxRewr
             Token(TriviaList(Space), SyntaxKind.CloseBraceToken, body.GetTrailingTrivia()))),
     };
 
-    /// <summary>A member's <c>=&gt; expr;</c> as a block, in the arrow's place; <paramref name="after"/> is the dropped semicolon's trivia.</summary>
+    /// <summary>A member's <c>=&gt; expr;</c> as a block in the arrow's place; <paramref name="after"/> is the dropped semicolon's trivia.
+    /// </summary>
     private static BlockSyntax Block(ArrowExpressionClauseSyntax arrow, bool returns, SyntaxTriviaList after) =>
         Block(arrow.ArrowToken.LeadingTrivia, arrow.ArrowToken.TrailingTrivia, arrow.Expression, returns,
             arrow.Expression.GetTrailingTrivia().AddRange(after));
@@ -208,19 +212,21 @@ internal sealed class PluginInstrumenter(SemanticModel model) : CSharpSyntaxRewr
 
     /// <summary>
     /// <c>{ Check(); return expr; }</c> (or <c>expr;</c>, or <c>throw …;</c>): <paramref name="lead"/> before the brace,
-    /// <paramref name="gap"/> (the arrow's trailing trivia, often a line break) just before the expression, <paramref name="tail"/> after the closing brace.
+    /// <paramref name="gap"/> (the arrow's trailing trivia, often a line break) before the statement, <paramref name="tail"/>
+    /// after the closing brace. The statement starts where the expression did, so a stack trace points at the same place.
     /// </summary>
-    private static BlockSyntax Block(SyntaxTriviaList lead, SyntaxTriviaList gap, ExpressionSyntax expression, bool returns, SyntaxTriviaList tail)
+    private static BlockSyntax Block(SyntaxTriviaList lead, SyntaxTriviaList gap, ExpressionSyntax expression, bool returns,
+        SyntaxTriviaList tail)
     {
-        var bare = expression.WithoutTrailingTrivia();
+        var before = gap.AddRange(expression.GetLeadingTrivia());
+        var bare = expression.WithoutTrivia();
         var semicolon = Token(SyntaxKind.SemicolonToken);
         StatementSyntax statement = bare switch
         {
-            ThrowExpressionSyntax thrown => ThrowStatement(default, thrown.ThrowKeyword.WithLeadingTrivia(gap.AddRange(thrown.GetLeadingTrivia())),
-                thrown.Expression, semicolon),
-            _ when returns => ReturnStatement(default, Token(TriviaList(Space), SyntaxKind.ReturnKeyword, gap.Count == 0 && bare.GetLeadingTrivia().Count == 0 ? TriviaList(Space) : gap),
-                bare, semicolon),
-            _ => ExpressionStatement(default, bare.WithLeadingTrivia(gap.AddRange(bare.GetLeadingTrivia())), semicolon),
+            ThrowExpressionSyntax thrown =>
+                ThrowStatement(default, thrown.ThrowKeyword.WithLeadingTrivia(before), thrown.Expression, semicolon),
+            _ when returns => ReturnStatement(default, Token(before, SyntaxKind.ReturnKeyword, TriviaList(Space)), bare, semicolon),
+            _ => ExpressionStatement(default, bare.WithLeadingTrivia(before), semicolon),
         };
         return SyntaxFactory.Block(
             Token(lead, SyntaxKind.OpenBraceToken, TriviaList()),

@@ -14,7 +14,8 @@ namespace ScriptFtp.Plugins;
 internal static class PluginRules
 {
     private const string UseTaskRun = "use Task.Run instead (an exception there stays in its task)";
-    private const string UseHandlerWait = "do the work inside a handler instead (await Task.Delay(time, ctx.Cancel) waits without a thread)";
+    private const string UseHandler = "do the work inside a handler instead (await Task.Delay(time, ctx.Cancel) waits without a thread)";
+    private const string UseReply = "return a reply instead (or throw: the client gets 451)";
 
     /// <summary>Every refused construct of the script, as <c>plugins/NAME.csx(line,col): error: what; what instead</c>.</summary>
     public static ImmutableArray<string> Check(SemanticModel model, string display) =>
@@ -38,13 +39,15 @@ internal static class PluginRules
         SimpleNameSyntax name => Member(model, name),
         BaseObjectCreationExpressionSyntax creation => Creation(model.GetSymbolInfo(creation).Symbol?.ContainingType),
         MethodDeclarationSyntax method => Declared(model.GetDeclaredSymbol(method), method.Modifiers, "method"),
-        LocalFunctionStatementSyntax function => Declared(model.GetDeclaredSymbol(function) as IMethodSymbol, function.Modifiers, "local function"),
+        LocalFunctionStatementSyntax function =>
+            Declared(model.GetDeclaredSymbol(function) as IMethodSymbol, function.Modifiers, "local function"),
         AnonymousFunctionExpressionSyntax { AsyncKeyword.RawKind: (int)SyntaxKind.AsyncKeyword } lambda
             when model.GetTypeInfo(lambda).ConvertedType is INamedTypeSymbol { DelegateInvokeMethod.ReturnsVoid: true } type =>
             $"this async lambda becomes an async void {type.Name}: an exception in it would end the server process; " +
             "make it return a Task (e.g. Func<Task>) and await it instead",
         DestructorDeclarationSyntax =>
-            "a finalizer runs on the finalizer thread, where an exception ends the server process; implement IDisposable and use `using` instead",
+            "a finalizer runs on the finalizer thread, where an exception ends the server process; " +
+            "implement IDisposable and use `using` instead",
         StackAllocArrayCreationExpressionSyntax { Type: ArrayTypeSyntax { RankSpecifiers: [{ Sizes: [var size] }] } }
             when model.GetConstantValue(size) is not { HasValue: true, Value: int and <= 1024 } =>
             "stackalloc of more than 1024 elements, or of a size known only at run time, can overflow the stack, which ends the " +
@@ -54,19 +57,22 @@ internal static class PluginRules
 
     private static string? Declared(IMethodSymbol? method, SyntaxTokenList modifiers, string kind) =>
         modifiers.Any(SyntaxKind.ExternKeyword)
-            ? $"extern {kind} {method?.Name}: a fault in native code ends the server process, no handler can catch it; use a .NET API instead"
+            ? $"extern {kind} {method?.Name}: a fault in native code ends the server process, no handler can catch it; " +
+              "use a .NET API instead"
             : modifiers.Any(SyntaxKind.AsyncKeyword) && method is { ReturnsVoid: true }
-                ? $"async void {kind} {method.Name}: an exception in it would end the server process; declare it async Task and await it instead"
+                ? $"async void {kind} {method.Name}: an exception in it would end the server process; " +
+                  "declare it async Task and await it instead"
                 : null;
 
     private static string? Creation(INamedTypeSymbol? type) => type?.ToDisplayString() switch
     {
         "System.Threading.Thread" => $"new Thread: an exception on a thread the plugin starts would end the server process; {UseTaskRun}",
         "System.Threading.Timer" =>
-            $"a System.Threading.Timer callback that throws would end the server process, and the timer outlives the handler; {UseHandlerWait}",
+            "a System.Threading.Timer callback that throws would end the server process, and the timer outlives the handler; " +
+            UseHandler,
         "System.Timers.Timer" =>
             "a System.Timers.Timer runs its Elapsed handler outside any handler's time limit, hides its exceptions, and keeps old " +
-            $"plugin code running after a reload; {UseHandlerWait}",
+            $"plugin code running after a reload; {UseHandler}",
         _ => null,
     };
 
@@ -74,38 +80,42 @@ internal static class PluginRules
     {
         var info = model.GetSymbolInfo(name);
         if ((info.Symbol ?? info.CandidateSymbols.FirstOrDefault()) is not { ContainingType: { } type } member) return null;
-        return (type.ToDisplayString(), member.Name) switch
+        return (Type: type.ToDisplayString(), member.Name) switch
         {
             ("System.Environment", "Exit" or "FailFast") =>
-                $"Environment.{member.Name} would stop the whole server and every session; return a reply instead (or throw: the client gets 451)",
-            ("System.Diagnostics.Process", "Kill") when IsCurrentProcess(model, (name.Parent as MemberAccessExpressionSyntax)?.Expression, 0) =>
-                "Process.Kill on the server's own process would stop every session; return a reply instead (or throw: the client gets 451)",
+                $"Environment.{member.Name} would stop the whole server and every session; {UseReply}",
+            ("System.Diagnostics.Process", "Kill")
+                when IsServerProcess(model, (name.Parent as MemberAccessExpressionSyntax)?.Expression, 0) =>
+                $"Process.Kill on the server's own process would stop every session; {UseReply}",
             ("System.Threading.ThreadPool", var method) when method.Contains("Queue") || method.Contains("Register") =>
                 $"ThreadPool.{method}: an exception in its callback would end the server process; {UseTaskRun}",
             ("System.Threading.CancellationToken", "Register" or "UnsafeRegister") =>
                 "a CancellationToken.Register callback that throws ends the server process when the time limit cancels the token; " +
                 "pass ctx.Cancel to the calls that take a token, or check ctx.Cancel.IsCancellationRequested, instead",
-            ("System.TimeProvider", "CreateTimer") => $"TimeProvider.CreateTimer: a timer callback that throws would end the server process; {UseHandlerWait}",
-            ("System.Runtime.InteropServices.Marshal" or "System.Runtime.InteropServices.NativeMemory" or "System.Runtime.CompilerServices.Unsafe", _) =>
-                $"{type.Name}.{member.Name} reads or writes memory unchecked, and a mistake crashes the server process; use arrays, Span<T> or Memory<T> instead",
-            (_, "OnCompleted" or "UnsafeOnCompleted") when type.AllInterfaces.Any(i => i.ToDisplayString() == "System.Runtime.CompilerServices.INotifyCompletion") =>
+            ("System.TimeProvider", "CreateTimer") =>
+                $"TimeProvider.CreateTimer: a timer callback that throws would end the server process; {UseHandler}",
+            ("System.Runtime.InteropServices.Marshal" or "System.Runtime.InteropServices.NativeMemory"
+                or "System.Runtime.CompilerServices.Unsafe", _) =>
+                $"{type.Name}.{member.Name} reads or writes memory unchecked, and a mistake crashes the server process; " +
+                "use arrays, Span<T> or Memory<T> instead",
+            (_, "OnCompleted" or "UnsafeOnCompleted") when type.AllInterfaces.Any(i => i.Name == "INotifyCompletion") =>
                 $"{member.Name}: an exception in the continuation would end the server process; await the task instead",
             _ => null,
         };
     }
 
     /// <summary>Whether the expression is the server's process: Process.GetCurrentProcess(), or a variable set from it.</summary>
-    private static bool IsCurrentProcess(SemanticModel model, ExpressionSyntax? expression, int depth) => expression switch
+    private static bool IsServerProcess(SemanticModel model, ExpressionSyntax? expression, int depth) => expression switch
     {
-        null => false,
-        ParenthesizedExpressionSyntax inner => IsCurrentProcess(model, inner.Expression, depth),
-        InvocationExpressionSyntax call => model.GetSymbolInfo(call).Symbol is IMethodSymbol { ContainingType: var type } method
-            && type.ToDisplayString() == "System.Diagnostics.Process"
-            && (method.Name == "GetCurrentProcess" || (method.Name == "GetProcessById" && call.ToString().Contains("ProcessId"))),
-        // A local (or a script's top-level variable, which is a field) set from one of the above.
+        ParenthesizedExpressionSyntax inner => IsServerProcess(model, inner.Expression, depth),
+        InvocationExpressionSyntax call => model.GetSymbolInfo(call).Symbol is IMethodSymbol method
+            && method.ContainingType.ToDisplayString() == "System.Diagnostics.Process"
+            && (method.Name == "GetCurrentProcess" || (method.Name == "GetProcessById" && call.ArgumentList.Arguments is [var id]
+                && model.GetSymbolInfo(id.Expression).Symbol is IPropertySymbol { Name: "ProcessId" })),
+        // A local, or a script's top-level variable (which is a field), set from one of the above.
         IdentifierNameSyntax variable when depth < 8 => model.GetSymbolInfo(variable).Symbol is ILocalSymbol or IFieldSymbol
             && model.GetSymbolInfo(variable).Symbol!.DeclaringSyntaxReferences.Any(r =>
-                r.GetSyntax() is VariableDeclaratorSyntax { Initializer.Value: var value } && IsCurrentProcess(model, value, depth + 1)),
+                r.GetSyntax() is VariableDeclaratorSyntax { Initializer.Value: var value } && IsServerProcess(model, value, depth + 1)),
         _ => false,
     };
 }
