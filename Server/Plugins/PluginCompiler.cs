@@ -72,12 +72,14 @@ internal static class PluginCompiler
         var compilation = CSharpCompilation.CreateScriptCompilation($"plugin-{name}-{Interlocked.Increment(ref _serial)}", tree,
             References.Value, CompilationOptions, previousScriptCompilation: null, returnType: typeof(object),
             globalsType: typeof(PluginGlobals));
-        // One semantic model for the diagnostics and the rules: it binds each method once for both.
+        // First as written, so that errors and warnings are the compiler's own, positions and all. Emitting is the cheapest way
+        // to get them: GetDiagnostics() also looks for unused usings, and a semantic model binds more slowly than the compiler.
+        var written = compilation.Emit(Stream.Null);
+        var errors = Formatted(display, written.Diagnostics, DiagnosticSeverity.Error);
+        var warnings = Formatted(display, written.Diagnostics, DiagnosticSeverity.Warning);
+        if (!written.Success)
+            return CompiledScript.Failed(name, display, errors.IsEmpty ? [$"{display}: could not be compiled"] : errors, warnings);
         var model = compilation.GetSemanticModel(tree);
-        var diagnostics = model.GetDiagnostics();
-        var errors = Formatted(display, diagnostics, DiagnosticSeverity.Error);
-        var warnings = Formatted(display, diagnostics, DiagnosticSeverity.Warning);
-        if (!errors.IsEmpty) return CompiledScript.Failed(name, display, errors, warnings);
         var refused = PluginRules.Check(model, display);
         if (!refused.IsEmpty) return CompiledScript.Failed(name, display, refused, warnings);
 
@@ -87,9 +89,10 @@ internal static class PluginCompiler
         var emitted = instrumented.Emit(image, symbols, options: new(debugInformationFormat: DebugInformationFormat.PortablePdb));
         if (!emitted.Success)
         {
-            // Errors the script itself does not have (those were reported above), e.g. a reference that cannot be read.
+            // The script as written compiled, so this is the instrumentation's fault: say so rather than blame the script.
             var failures = Formatted(display, emitted.Diagnostics, DiagnosticSeverity.Error);
-            return CompiledScript.Failed(name, display, failures.IsEmpty ? [$"{display}: could not be compiled"] : failures, warnings);
+            return CompiledScript.Failed(name, display, [$"{display}: error: the server could not add its safety checks to this script " +
+                "(please report it): " + string.Join("; ", failures)], warnings);
         }
         var entry = instrumented.GetEntryPoint(CancellationToken.None)!;
         var type = entry.ContainingType;

@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Collections.Immutable;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
@@ -34,10 +35,18 @@ internal static class PluginRules
         return $"({start.Line + 1},{start.Character + 1})";
     }
 
+    // Asking the semantic model about every name would cost more than compiling the script; only these names can be refused.
+    private static readonly FrozenSet<string> Suspects = FrozenSet.Create(StringComparer.Ordinal,
+        "Exit", "FailFast", "Kill", "QueueUserWorkItem", "UnsafeQueueUserWorkItem", "UnsafeQueueNativeOverlapped",
+        "RegisterWaitForSingleObject", "UnsafeRegisterWaitForSingleObject", "Register", "UnsafeRegister", "CreateTimer", "OnCompleted",
+        "UnsafeOnCompleted", "Marshal", "NativeMemory", "Unsafe");
+
     private static string? Refusal(SemanticModel model, SyntaxNode node) => node switch
     {
-        SimpleNameSyntax name => Member(model, name),
-        BaseObjectCreationExpressionSyntax creation => Creation(model.GetSymbolInfo(creation).Symbol?.ContainingType),
+        SimpleNameSyntax name when Suspects.Contains(name.Identifier.ValueText) => Member(model, name),
+        ObjectCreationExpressionSyntax { Type: var type } creation when type.GetLastToken().ValueText is "Thread" or "Timer" =>
+            Creation(model.GetSymbolInfo(creation).Symbol?.ContainingType),
+        ImplicitObjectCreationExpressionSyntax creation => Creation(model.GetSymbolInfo(creation).Symbol?.ContainingType),
         MethodDeclarationSyntax method => Declared(model.GetDeclaredSymbol(method), method.Modifiers, "method"),
         LocalFunctionStatementSyntax function =>
             Declared(model.GetDeclaredSymbol(function) as IMethodSymbol, function.Modifiers, "local function"),
@@ -79,7 +88,12 @@ internal static class PluginRules
     private static string? Member(SemanticModel model, SimpleNameSyntax name)
     {
         var info = model.GetSymbolInfo(name);
-        if ((info.Symbol ?? info.CandidateSymbols.FirstOrDefault()) is not { ContainingType: { } type } member) return null;
+        var symbol = info.Symbol ?? info.CandidateSymbols.FirstOrDefault();
+        if (symbol is INamedTypeSymbol raw && raw.ToDisplayString() is "System.Runtime.InteropServices.Marshal"
+                or "System.Runtime.InteropServices.NativeMemory" or "System.Runtime.CompilerServices.Unsafe")
+            return $"{raw.Name} reads and writes memory unchecked, and a mistake crashes the server process; " +
+                "use arrays, Span<T> or Memory<T> instead";
+        if (symbol is not { ContainingType: { } type } member) return null;
         return (Type: type.ToDisplayString(), member.Name) switch
         {
             ("System.Environment", "Exit" or "FailFast") =>
@@ -94,10 +108,6 @@ internal static class PluginRules
                 "pass ctx.Cancel to the calls that take a token, or check ctx.Cancel.IsCancellationRequested, instead",
             ("System.TimeProvider", "CreateTimer") =>
                 $"TimeProvider.CreateTimer: a timer callback that throws would end the server process; {UseHandler}",
-            ("System.Runtime.InteropServices.Marshal" or "System.Runtime.InteropServices.NativeMemory"
-                or "System.Runtime.CompilerServices.Unsafe", _) =>
-                $"{type.Name}.{member.Name} reads or writes memory unchecked, and a mistake crashes the server process; " +
-                "use arrays, Span<T> or Memory<T> instead",
             (_, "OnCompleted" or "UnsafeOnCompleted") when type.AllInterfaces.Any(i => i.Name == "INotifyCompletion") =>
                 $"{member.Name}: an exception in the continuation would end the server process; await the task instead",
             _ => null,

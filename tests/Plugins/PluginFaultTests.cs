@@ -91,7 +91,7 @@ public sealed class PluginFaultTests
         ("marshal", """
             AddCommand("MARSHAL", Access.Anyone, "MARSHAL", "", ctx => {
                 System.Runtime.InteropServices.Marshal.WriteInt32(IntPtr.Zero, 1); return null; });
-            """, "plugins/marshal.csx(2,5): error: Marshal.WriteInt32 reads or writes memory unchecked, and a mistake crashes the server " +
+            """, "plugins/marshal.csx(2,5): error: Marshal reads and writes memory unchecked, and a mistake crashes the server " +
             "process; use arrays, Span<T> or Memory<T> instead"),
     ];
 
