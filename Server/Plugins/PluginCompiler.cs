@@ -123,6 +123,7 @@ internal static class PluginCompiler
         using var image = new MemoryStream(script.Image!);
         using var symbols = new MemoryStream(script.Symbols!);
         var assembly = context.LoadFromStream(image, symbols);
+        PluginBackstop.Watch(assembly, globals.Log);
         var factory = assembly.GetType(script.EntryType!, throwOnError: true)!
             .GetMethod(script.EntryMethod!, BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static)!;
         // A submission's factory takes the submission array: slot 0 holds the globals, slot 1 receives the submission itself.

@@ -18,7 +18,14 @@ public static class PluginGuard
 
     private static readonly AsyncLocal<Budget?> Current = new();
 
+    // Runaway recursion unwinds slowly: the runtime's own limit (EnsureSufficientExecutionStack) allowed half a million
+    // small frames on a pool thread's 8 MiB stack, and unwinding them took about a second. Plugin code gets this much.
+    private const long MaxStack = 512 * 1024;
+
     [ThreadStatic] private static int _countdown;
+
+    // The shallowest stack address plugin code has run at on this thread (stacks grow down).
+    [ThreadStatic] private static nint _stackTop;
 
     /// <summary>Throws when the stack is nearly used up, or when the running handler is past its time limit.</summary>
     /// <exception cref="InsufficientExecutionStackException">Recursion has used up the stack.</exception>
@@ -35,12 +42,25 @@ public static class PluginGuard
     {
         _countdown = Interval;
         RuntimeHelpers.EnsureSufficientExecutionStack();
+        var here = StackAddress();
+        if (here > _stackTop) _stackTop = here;
+        else if (_stackTop - here > MaxStack)
+            throw new InsufficientExecutionStackException($"The plugin code used more than {MaxStack / 1024} KiB of stack: " +
+                "runaway recursion?");
         if (Current.Value is not { } budget) return;
         if (Environment.TickCount64 >= budget.Deadline)
             throw new OperationCanceledException($"The plugin code ran past its time limit of {budget.Limit.TotalSeconds:0.###} s.",
                 budget.Cancel);
         if (budget.Cancel.IsCancellationRequested)
             throw new OperationCanceledException("The plugin code was stopped: its session ended.", budget.Cancel);
+    }
+
+    /// <summary>Where this frame is on the stack: the address of a local, read without an unsafe block.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static nint StackAddress()
+    {
+        byte marker = 0;
+        return Unsafe.ByteOffset(ref Unsafe.NullRef<byte>(), ref marker);
     }
 
     /// <summary>

@@ -149,6 +149,16 @@ public sealed class PluginFaultTests
         });
         """;
 
+    // Progress<T> runs its callback on a pool thread: no rule can list every such API, the backstop catches what escapes.
+    private const string Callback = """
+        AddCommand("CALLBACK", Access.Anyone, "CALLBACK", "", ctx =>
+        {
+            IProgress<int> progress = new Progress<int>(n => throw new InvalidOperationException($"callback {n}"));
+            progress.Report(7);
+            return ctx.Reply(200, "reported");
+        });
+        """;
+
     private PluginTestServer server = null!;
 
     [OneTimeSetUp]
@@ -157,6 +167,7 @@ public sealed class PluginFaultTests
             .Concat(new Dictionary<string, string>
             {
                 ["ok.csx"] = Ok, ["recursion.csx"] = Recursion, ["spin.csx"] = Spin, ["spinload.csx"] = SpinWhileLoading, ["taskrun.csx"] = TaskRun,
+                ["callback.csx"] = Callback,
             })
             .ToDictionary(),
         c => c with { PluginTimeout = TimeSpan.FromSeconds(1), PluginsReload = false });
@@ -181,7 +192,7 @@ public sealed class PluginFaultTests
     [Test]
     public void Plugins_without_faults_load_beside_the_refused_ones()
     {
-        server.Plugins.Loaded.ShouldBe(["ok", "recursion", "spin", "taskrun"]);
+        server.Plugins.Loaded.ShouldBe(["callback", "ok", "recursion", "spin", "taskrun"]);
         server.Plugins.Errors.Length.ShouldBe(Refused.Length + 1);
     }
 
@@ -251,6 +262,18 @@ public sealed class PluginFaultTests
         // An unobserved task exception is reported when the task is collected; .NET no longer ends the process for it.
         GC.Collect();
         GC.WaitForPendingFinalizers();
+        await ShouldStillServeAsync(other);
+    }
+
+    [Test]
+    public async Task An_exception_escaping_a_callback_on_a_pool_thread_is_logged_and_the_server_carries_on()
+    {
+        await using var other = await RawFtp.LoginAsync(server.Port);
+        await using var ftp = await RawFtp.ConnectAsync(server.Port);
+        (await ftp.SendAsync("CALLBACK")).Text.ShouldBe("200 reported");
+        (await Tools.EventuallyAsync(() => server.Server.Log.Events.Any(e =>
+            e.RenderMessage().StartsWith("An exception escaped a callback or event handler of this plugin", StringComparison.Ordinal)
+            && e.Properties["Plugin"].ToString() == "\"callback\"" && e.Exception?.Message == "callback 7"))).ShouldBeTrue();
         await ShouldStillServeAsync(other);
     }
 
