@@ -60,9 +60,9 @@ internal static class PluginCompiler
     private static long _serial;
 
     /// <summary>
-    /// Compiles one file. <paramref name="display"/> is how errors name it, e.g. <c>plugins/hash.csx</c>. A script that
-    /// compiles is then checked against <see cref="PluginRules"/> and instrumented by <see cref="PluginInstrumenter"/>
-    /// before it is emitted; both work on the script as written, so every position reported is the script's own.
+    /// Compiles one file. <paramref name="display"/> is how errors name it, e.g. <c>plugins/hash.csx</c>. What is emitted
+    /// is the script instrumented by <see cref="PluginInstrumenter"/>, provided it compiles and <see cref="PluginRules"/>
+    /// refuse nothing in it; every position reported is the script's own.
     /// </summary>
     public static CompiledScript Compile(string name, string path, string display, string code)
     {
@@ -72,24 +72,25 @@ internal static class PluginCompiler
         var compilation = CSharpCompilation.CreateScriptCompilation($"plugin-{name}-{Interlocked.Increment(ref _serial)}", tree,
             References.Value, CompilationOptions, previousScriptCompilation: null, returnType: typeof(object),
             globalsType: typeof(PluginGlobals));
-        // First as written, so that errors and warnings are the compiler's own, positions and all. Emitting is the cheapest way
-        // to get them: GetDiagnostics() also looks for unused usings, and a semantic model binds more slowly than the compiler.
-        var written = compilation.Emit(Stream.Null);
-        var errors = Formatted(display, written.Diagnostics, DiagnosticSeverity.Error);
-        var warnings = Formatted(display, written.Diagnostics, DiagnosticSeverity.Warning);
-        if (!written.Success)
-            return CompiledScript.Failed(name, display, errors.IsEmpty ? [$"{display}: could not be compiled"] : errors, warnings);
         var model = compilation.GetSemanticModel(tree);
-        var refused = PluginRules.Check(model, display);
-        if (!refused.IsEmpty) return CompiledScript.Failed(name, display, refused, warnings);
-
         var instrumented = compilation.ReplaceSyntaxTree(tree, PluginInstrumenter.Instrument(model));
         using var image = new MemoryStream();
         using var symbols = new MemoryStream();
         var emitted = instrumented.Emit(image, symbols, options: new(debugInformationFormat: DebugInformationFormat.PortablePdb));
+        // Errors and warnings are reported as the compiler finds them in the script as written, positions and all: compiled
+        // a second time, as written, only when there is something to report. (Emitting is the cheapest way to get them:
+        // GetDiagnostics() also looks for unused usings.)
+        var written = emitted.Diagnostics.Any(d => d.Severity >= DiagnosticSeverity.Warning)
+            ? compilation.Emit(Stream.Null).Diagnostics
+            : [];
+        var errors = Formatted(display, written, DiagnosticSeverity.Error);
+        var warnings = Formatted(display, written, DiagnosticSeverity.Warning);
+        if (!errors.IsEmpty) return CompiledScript.Failed(name, display, errors, warnings);
+        var refused = PluginRules.Check(model, display);
+        if (!refused.IsEmpty) return CompiledScript.Failed(name, display, refused, warnings);
         if (!emitted.Success)
         {
-            // The script as written compiled, so this is the instrumentation's fault: say so rather than blame the script.
+            // The script as written compiles, so this is the instrumentation's fault: say so rather than blame the script.
             var failures = Formatted(display, emitted.Diagnostics, DiagnosticSeverity.Error);
             return CompiledScript.Failed(name, display, [$"{display}: error: the server could not add its safety checks to this script " +
                 "(please report it): " + string.Join("; ", failures)], warnings);

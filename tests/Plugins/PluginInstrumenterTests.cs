@@ -97,6 +97,21 @@ public sealed class PluginInstrumenterTests
         }
     }
 
+    [Test]
+    public void Warnings_and_errors_point_into_the_script_as_written()
+    {
+        // The check goes in before `int`, on the same line: a position taken from the instrumented text would be 47 columns off.
+        var warned = PluginCompiler.Compile("w", "/plugins/w.csx", "plugins/w.csx",
+            """AddCommand("W", Access.Anyone, "W", "", ctx => { int unused; return ctx.Reply(200, "w"); });""");
+        warned.Errors.ShouldBeEmpty();
+        warned.Warnings.ShouldBe(["plugins/w.csx(1,54): warning CS0168: The variable 'unused' is declared but never used"]);
+
+        // A script that does not compile gets the compiler's errors, even when it also holds something the rules refuse.
+        var broken = PluginCompiler.Compile("b", "/plugins/b.csx", "plugins/b.csx",
+            """AddCommand("B", Access.Anyone, "B", "", ctx => { Environment.Exit(1); return ctx.Reply(200, mesage); });""");
+        broken.Errors.ShouldBe(["plugins/b.csx(1,93): error CS0103: The name 'mesage' does not exist in the current context"]);
+    }
+
     /// <summary>The script position a stack trace gives, as the plugin host reports it.</summary>
     private static string Frame(Exception e) =>
         new StackTrace(e, fNeedFileInfo: true).GetFrames().Where(f => f.GetFileName()?.EndsWith(".csx", StringComparison.Ordinal) == true)
