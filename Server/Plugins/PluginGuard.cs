@@ -16,11 +16,11 @@ public static class PluginGuard
     // brings the usual call to about 1 ns. Runaway code is therefore stopped at most this many calls late.
     private const int Interval = 16;
 
-    private static readonly AsyncLocal<Budget?> Current = new();
-
     // Runaway recursion unwinds slowly: the runtime's own limit (EnsureSufficientExecutionStack) allowed half a million
     // small frames on a pool thread's 8 MiB stack, and unwinding them took about a second. Plugin code gets this much.
     private const long MaxStack = 512 * 1024;
+
+    private static readonly AsyncLocal<Budget?> Current = new();
 
     [ThreadStatic] private static int _countdown;
 
@@ -47,12 +47,9 @@ public static class PluginGuard
         else if (_stackTop - here > MaxStack)
             throw new InsufficientExecutionStackException($"The plugin code used more than {MaxStack / 1024} KiB of stack: " +
                 "runaway recursion?");
-        if (Current.Value is not { } budget) return;
-        if (Environment.TickCount64 >= budget.Deadline)
-            throw new OperationCanceledException($"The plugin code ran past its time limit of {budget.Limit.TotalSeconds:0.###} s.",
-                budget.Cancel);
-        if (budget.Cancel.IsCancellationRequested)
-            throw new OperationCanceledException("The plugin code was stopped: its session ended.", budget.Cancel);
+        if (Current.Value is { } budget && (Environment.TickCount64 >= budget.Deadline || budget.Cancel.IsCancellationRequested))
+            throw new OperationCanceledException($"The plugin code was stopped: it ran past its time limit of " +
+                $"{budget.Limit.TotalSeconds:0.###} s{(budget.Cancel.CanBeCanceled ? ", or its session ended" : "")}.", budget.Cancel);
     }
 
     /// <summary>Where this frame is on the stack: the address of a local, read without an unsafe block.</summary>

@@ -6,14 +6,15 @@ using static Microsoft.CodeAnalysis.CSharp.SyntaxFactory;
 namespace ScriptFtp.Plugins;
 
 /// <summary>
-/// Rewrites a script that compiled cleanly so that <see cref="PluginGuard.Check"/> runs at the start of every method, local
+/// Rewrites a script so that <see cref="PluginGuard.Check"/> runs at the start of every method, local
 /// function, lambda, anonymous method and accessor, and at every loop iteration and <c>goto</c>: runaway recursion then
 /// throws an exception a handler can catch instead of overflowing the stack, and a loop that ignores <c>ctx.Cancel</c>
 /// stops at the time limit.
 /// <para>
 /// No line break is ever added or removed, so line numbers in stack traces stay the script's. The inserted text goes at
-/// the end of the line of the token before it (after an opening brace, an arrow, a loop's closing parenthesis), so
-/// columns stay right too unless more code follows on that same line.
+/// the end of the line of the token before it (after an opening brace, an arrow, a loop's closing parenthesis), and an
+/// expression body's new statement starts where the expression did, so columns stay right too unless more code follows
+/// an insertion on the same line.
 /// </para>
 /// </summary>
 internal sealed class PluginInstrumenter(SemanticModel model) : CSharpSyntaxRewriter
@@ -29,16 +30,16 @@ internal sealed class PluginInstrumenter(SemanticModel model) : CSharpSyntaxRewr
     // ---- bodies: a check on entry ----
 
     public override SyntaxNode? VisitMethodDeclaration(MethodDeclarationSyntax node) =>
-        Member(node, base.VisitMethodDeclaration(node), Returns(model.GetDeclaredSymbol(node)));
+        Member(base.VisitMethodDeclaration(node), Returns(model.GetDeclaredSymbol(node)));
 
     public override SyntaxNode? VisitConstructorDeclaration(ConstructorDeclarationSyntax node) =>
-        Member(node, base.VisitConstructorDeclaration(node), returns: false);
+        Member(base.VisitConstructorDeclaration(node), returns: false);
 
     public override SyntaxNode? VisitOperatorDeclaration(OperatorDeclarationSyntax node) =>
-        Member(node, base.VisitOperatorDeclaration(node), returns: true);
+        Member(base.VisitOperatorDeclaration(node), returns: true);
 
     public override SyntaxNode? VisitConversionOperatorDeclaration(ConversionOperatorDeclarationSyntax node) =>
-        Member(node, base.VisitConversionOperatorDeclaration(node), returns: true);
+        Member(base.VisitConversionOperatorDeclaration(node), returns: true);
 
     public override SyntaxNode? VisitAccessorDeclaration(AccessorDeclarationSyntax node)
     {
@@ -135,7 +136,7 @@ internal sealed class PluginInstrumenter(SemanticModel model) : CSharpSyntaxRewr
 
     // ---- helpers ----
 
-    private SyntaxNode? Member(BaseMethodDeclarationSyntax node, SyntaxNode? rewritten, bool returns)
+    private static SyntaxNode Member(SyntaxNode? rewritten, bool returns)
     {
         var visited = (BaseMethodDeclarationSyntax)rewritten!;
         return (visited.Body, visited.ExpressionBody) switch
