@@ -4,7 +4,9 @@ using ScriptFtp.Tests.Support;
 
 namespace ScriptFtp.Tests.Plugins;
 
-/// <summary>A plugin whose handlers fail or time out <see cref="PluginHealth.Limit"/> times in a row is off until the next reload.</summary>
+/// <summary>
+/// A plugin whose handlers fail or time out <see cref="PluginHealth.Limit"/> times in a row is off until the next reload.
+/// </summary>
 [TestFixture]
 public sealed class PluginDisableTests
 {
@@ -28,7 +30,8 @@ public sealed class PluginDisableTests
         await using var server = await StartAsync();
         await using var ftp = await RawFtp.ConnectAsync(server.Port);
         foreach (var verb in new[] { "BOOM", "SLOW", "SYST", "BOOM", "SLOW" }) (await ftp.SendAsync(verb)).Code.ShouldBe(451, verb);
-        server.Server.Log.Contains("Plugin disabled until the next reload: its handlers failed or timed out 5 times in a row").ShouldBeTrue();
+        server.Server.Log.Contains("Plugin disabled until the next reload: its handlers failed or timed out 5 times in a row")
+            .ShouldBeTrue();
 
         // Its commands fall back to the built-in they replaced, or to 500; other plugins are untouched.
         (await ftp.SendAsync("SYST")).Code.ShouldBe(215);

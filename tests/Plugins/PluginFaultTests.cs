@@ -19,35 +19,42 @@ public sealed class PluginFaultTests
     [
         ("thread", """
             AddCommand("THREAD", Access.Anyone, "THREAD", "", ctx => {
-                new Thread(() => throw new InvalidOperationException("on my own thread")).Start(); return ctx.Reply(200, "started"); });
+                new Thread(() => throw new InvalidOperationException("on my own thread")).Start();
+                return ctx.Reply(200, "started"); });
             """, "plugins/thread.csx(2,5): error: new Thread: an exception on a thread the plugin starts would end the server process; " +
             "use Task.Run instead (an exception there stays in its task)"),
         ("pool", """
             AddCommand("POOL", Access.Anyone, "POOL", "", ctx => {
-                ThreadPool.QueueUserWorkItem(_ => throw new InvalidOperationException("on a pool thread")); return ctx.Reply(200, "queued"); });
+                ThreadPool.QueueUserWorkItem(_ => throw new InvalidOperationException("on a pool thread"));
+                return ctx.Reply(200, "queued"); });
             """, "plugins/pool.csx(2,5): error: ThreadPool.QueueUserWorkItem: an exception in its callback would end the server process; " +
             "use Task.Run instead (an exception there stays in its task)"),
         ("timer", """
             AddCommand("TIMER", Access.Anyone, "TIMER", "", ctx => {
-                var timer = new Timer(_ => throw new InvalidOperationException("in a timer"), null, 10, Timeout.Infinite); return ctx.Reply(200, "set"); });
-            """, "plugins/timer.csx(2,17): error: a System.Threading.Timer callback that throws would end the server process, and the timer " +
-            "outlives the handler; do the work inside a handler instead (await Task.Delay(time, ctx.Cancel) waits without a thread)"),
+                var timer = new Timer(_ => throw new InvalidOperationException("in a timer"), null, 10, Timeout.Infinite);
+                return ctx.Reply(200, "set"); });
+            """, "plugins/timer.csx(2,17): error: a System.Threading.Timer callback that throws would end the server process, and " +
+            "the timer outlives the handler; do the work inside a handler instead (await Task.Delay(time, ctx.Cancel) waits without " +
+            "a thread)"),
         ("timers", """
             AddCommand("TIMERS", Access.Anyone, "TIMERS", "", ctx => {
-                var timer = new System.Timers.Timer(10); timer.Elapsed += (_, _) => throw new InvalidOperationException("elapsed"); return null; });
-            """, "plugins/timers.csx(2,17): error: a System.Timers.Timer runs its Elapsed handler outside any handler's time limit, hides its " +
-            "exceptions, and keeps old plugin code running after a reload; do the work inside a handler instead (await Task.Delay(time, ctx.Cancel) " +
-            "waits without a thread)"),
+                var timer = new System.Timers.Timer(10);
+                timer.Elapsed += (_, _) => throw new InvalidOperationException("elapsed"); return null; });
+            """, "plugins/timers.csx(2,17): error: a System.Timers.Timer runs its Elapsed handler outside any handler's time limit, " +
+            "hides its exceptions, and keeps old plugin code running after a reload; do the work inside a handler instead " +
+            "(await Task.Delay(time, ctx.Cancel) waits without a thread)"),
         ("register", """
             AddCommand("REGISTER", Access.Anyone, "REGISTER", "", async ctx => {
-                ctx.Cancel.Register(() => throw new InvalidOperationException("cancelled")); await Task.Delay(-1, ctx.Cancel); return null; });
-            """, "plugins/register.csx(2,5): error: a CancellationToken.Register callback that throws ends the server process when the time " +
-            "limit cancels the token; pass ctx.Cancel to the calls that take a token, or check ctx.Cancel.IsCancellationRequested, instead"),
+                ctx.Cancel.Register(() => throw new InvalidOperationException("cancelled"));
+                await Task.Delay(-1, ctx.Cancel); return null; });
+            """, "plugins/register.csx(2,5): error: a CancellationToken.Register callback that throws ends the server process when " +
+            "the time limit cancels the token; pass ctx.Cancel to the calls that take a token, or check " +
+            "ctx.Cancel.IsCancellationRequested, instead"),
         ("asyncvoid", """
             AddCommand("ASYNCVOID", Access.Anyone, "ASYNCVOID", "", ctx => { Later(); return ctx.Reply(200, "later"); });
             async void Later() { await Task.Yield(); throw new InvalidOperationException("async void"); }
-            """, "plugins/asyncvoid.csx(2,1): error: async void method Later: an exception in it would end the server process; declare it " +
-            "async Task and await it instead"),
+            """, "plugins/asyncvoid.csx(2,1): error: async void method Later: an exception in it would end the server process; " +
+            "declare it async Task and await it instead"),
         ("asynclocal", """
             AddCommand("ASYNCLOCAL", Access.Anyone, "ASYNCLOCAL", "", ctx => { Later(); return ctx.Reply(200, "later");
                 async void Later() { await Task.Yield(); throw new InvalidOperationException("async void"); } });
@@ -55,7 +62,8 @@ public sealed class PluginFaultTests
             "declare it async Task and await it instead"),
         ("asynclambda", """
             AddCommand("ASYNCLAMBDA", Access.Anyone, "ASYNCLAMBDA", "", ctx => {
-                Action later = async () => { await Task.Yield(); throw new InvalidOperationException("async void"); }; later(); return null; });
+                Action later = async () => { await Task.Yield(); throw new InvalidOperationException("async void"); };
+                later(); return null; });
             """, "plugins/asynclambda.csx(2,20): error: this async lambda becomes an async void Action: an exception in it would end the " +
             "server process; make it return a Task (e.g. Func<Task>) and await it instead"),
         ("exit", """
@@ -71,8 +79,8 @@ public sealed class PluginFaultTests
         ("kill", """
             AddCommand("KILL", Access.Anyone, "KILL", "", ctx => {
                 System.Diagnostics.Process.GetCurrentProcess().Kill(); return null; });
-            """, "plugins/kill.csx(2,5): error: Process.Kill on the server's own process would stop every session; return a reply instead " +
-            "(or throw: the client gets 451)"),
+            """, "plugins/kill.csx(2,5): error: Process.Kill on the server's own process would stop every session; return a reply " +
+            "instead (or throw: the client gets 451)"),
         ("killme", """
             var me = System.Diagnostics.Process.GetCurrentProcess();
             AddCommand("KILLME", Access.Anyone, "KILLME", "", ctx => { me.Kill(entireProcessTree: true); return null; });
@@ -81,13 +89,18 @@ public sealed class PluginFaultTests
         ("finalizer", """
             AddCommand("FINALIZER", Access.Anyone, "FINALIZER", "", ctx => { new Leaky(); return null; });
             class Leaky { ~Leaky() => throw new InvalidOperationException("finalizer"); }
-            """, "plugins/finalizer.csx(2,15): error: a finalizer runs on the finalizer thread, where an exception ends the server process; " +
-            "implement IDisposable and use `using` instead"),
+            """, "plugins/finalizer.csx(2,15): error: a finalizer runs on the finalizer thread, where an exception ends the server " +
+            "process; implement IDisposable and use `using` instead"),
         ("stackalloc", """
             AddCommand("STACKALLOC", Access.Anyone, "STACKALLOC", "", ctx => {
                 Span<byte> buffer = stackalloc byte[int.Parse(ctx.Argument)]; return ctx.Reply(200, buffer.Length.ToString()); });
             """, "plugins/stackalloc.csx(2,25): error: stackalloc of more than 1024 elements, or of a size known only at run time, can " +
             "overflow the stack, which ends the server process; use an array (or ArrayPool<T>.Shared) instead"),
+        ("native", """
+            AddCommand("NATIVE", Access.Anyone, "NATIVE", "", ctx => ctx.Reply(200, getpid().ToString()));
+            [System.Runtime.InteropServices.DllImport("libc")] static extern int getpid();
+            """, "plugins/native.csx(2,1): error: extern method getpid: a fault in native code ends the server process, no handler " +
+            "can catch it; use a .NET API instead"),
         ("marshal", """
             AddCommand("MARSHAL", Access.Anyone, "MARSHAL", "", ctx => {
                 System.Runtime.InteropServices.Marshal.WriteInt32(IntPtr.Zero, 1); return null; });
@@ -132,7 +145,8 @@ public sealed class PluginFaultTests
             _ = Task.Run(() => { for (;;) Interlocked.Increment(ref spins[3]); });
             return ctx.Reply(200, "spinning in the background");
         });
-        AddCommand("SPINS", Access.Anyone, "SPINS <n>", "", ctx => ctx.Reply(200, Interlocked.Read(ref spins[int.Parse(ctx.Argument)]).ToString()));
+        AddCommand("SPINS", Access.Anyone, "SPINS <n>", "", ctx =>
+            ctx.Reply(200, Interlocked.Read(ref spins[int.Parse(ctx.Argument)]).ToString()));
         """;
 
     private const string SpinWhileLoading = """
@@ -166,8 +180,8 @@ public sealed class PluginFaultTests
         Refused.ToDictionary(r => r.Name + ".csx", r => r.Script)
             .Concat(new Dictionary<string, string>
             {
-                ["ok.csx"] = Ok, ["recursion.csx"] = Recursion, ["spin.csx"] = Spin, ["spinload.csx"] = SpinWhileLoading, ["taskrun.csx"] = TaskRun,
-                ["callback.csx"] = Callback,
+                ["ok.csx"] = Ok, ["recursion.csx"] = Recursion, ["spin.csx"] = Spin, ["spinload.csx"] = SpinWhileLoading,
+                ["taskrun.csx"] = TaskRun, ["callback.csx"] = Callback,
             })
             .ToDictionary(),
         c => c with { PluginTimeout = TimeSpan.FromSeconds(1), PluginsReload = false });
@@ -175,7 +189,8 @@ public sealed class PluginFaultTests
     [OneTimeTearDown]
     public async Task StopAsync() => await server.DisposeAsync();
 
-    private static IEnumerable<TestCaseData> RefusedCases() => Refused.Select(r => new TestCaseData(r.Name, r.Error).SetArgDisplayNames(r.Name));
+    private static IEnumerable<TestCaseData> RefusedCases() =>
+        Refused.Select(r => new TestCaseData(r.Name, r.Error).SetArgDisplayNames(r.Name));
 
     [TestCaseSource(nameof(RefusedCases))]
     public async Task A_fault_no_handler_could_catch_is_refused_when_the_plugin_loads(string name, string error)

@@ -39,7 +39,8 @@ public sealed class PluginSafetyMeasurements
     [Test]
     public async Task Site_echo_round_trip_median_of_batches()
     {
-        await using var server = await PluginTestServer.StartAsync(PluginTestServer.ShippedPlugins(), c => c with { PluginsReload = false });
+        await using var server = await PluginTestServer.StartAsync(PluginTestServer.ShippedPlugins(),
+            c => c with { PluginsReload = false });
         await using var ftp = await RawFtp.LoginAsync(server.Port);
         for (var i = 0; i < 500; i++)
         {
@@ -68,14 +69,17 @@ public sealed class PluginSafetyMeasurements
     public async Task Loop_and_recursion_with_and_without_the_checks()
     {
         // The same script compiled by the plugin compiler (instrumented) and by Roslyn's scripting API (as written), in turns.
-        var options = ScriptOptions.Default.AddReferences(typeof(Reply).Assembly).AddImports("System", "System.Collections.Generic", "ScriptFtp.Plugins");
-        var plain = CSharpScript.Create(Work, options.WithOptimizationLevel(Microsoft.CodeAnalysis.OptimizationLevel.Release), typeof(PluginGlobals));
+        var options = ScriptOptions.Default.AddReferences(typeof(Reply).Assembly)
+            .AddImports("System", "System.Collections.Generic", "ScriptFtp.Plugins")
+            .WithOptimizationLevel(Microsoft.CodeAnalysis.OptimizationLevel.Release);
+        var plain = CSharpScript.Create(Work, options, typeof(PluginGlobals));
         var guarded = PluginCompiler.Compile("work", "/plugins/work.csx", "plugins/work.csx", Work);
         guarded.Errors.ShouldBeEmpty();
         for (var round = 0; round < 3; round++)
         {
             var log = new TestServer.LogCollector();
-            var globals = new PluginGlobals("work", TomlTable.Empty, PluginLog.For(new LoggerConfiguration().WriteTo.Sink(log).CreateLogger(), "work"));
+            var logger = new LoggerConfiguration().WriteTo.Sink(log).CreateLogger();
+            var globals = new PluginGlobals("work", TomlTable.Empty, PluginLog.For(logger, "work"));
             await plain.RunAsync(globals);
             var context = new PluginLoadContext("work");
             await PluginCompiler.Run(guarded, context, globals, TimeSpan.FromMinutes(10));
@@ -89,7 +93,8 @@ public sealed class PluginSafetyMeasurements
     [Test]
     public async Task Compiling_the_shipped_plugins()
     {
-        await using var server = await PluginTestServer.StartAsync(PluginTestServer.ShippedPlugins(), c => c with { PluginsReload = false });
+        await using var server = await PluginTestServer.StartAsync(PluginTestServer.ShippedPlugins(),
+            c => c with { PluginsReload = false });
         for (var i = 0; i < 3; i++) await server.Plugins.ReloadAsync();
         var times = new List<double>();
         for (var i = 0; i < 9; i++)
