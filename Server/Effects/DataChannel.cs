@@ -190,6 +190,12 @@ internal static class DataChannel
         var received = await CopyAsync(source, target, target, ascii ? FromCrLf : null, ascii, watchdog, counter, limit);
         // Over TLS a bare FIN or a reset also reads as the end: only close_notify says the client sent everything.
         if (link.Tls is { EndKind: Tls.TlsEndKind.TransportClosed }) throw new NoCloseNotifyException();
+        // Answer the client's close_notify with ours: clients that unwrap the connection (ftplib) wait for it.
+        if (link.Tls is { } done)
+        {
+            try { await done.SendCloseAsync(watchdog.Token); }
+            catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException) { }
+        }
         return received;
     }
 
