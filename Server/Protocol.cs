@@ -155,7 +155,8 @@ public sealed record Reply(int Code, ImmutableArray<string> Lines)
     /// <summary>The reply to a data command without PROT P where TLS is required.</summary>
     public static readonly Reply DataProtectionRequired = new(521, "Data connections must be encrypted: use PBSZ 0 and PROT P.");
     /// <summary>The reply to a TLS data connection that did not resume the control connection's TLS session.</summary>
-    public static readonly Reply SessionNotReused = new(522, "TLS data connection refused: it must resume the control connection's TLS session.");
+    public static readonly Reply SessionNotReused =
+        new(522, "TLS data connection refused: it must resume the control connection's TLS session.");
     /// <summary>The reply to a TLS data connection whose handshake failed.</summary>
     public static readonly Reply DataHandshakeFailed = new(522, "TLS handshake on the data connection failed.");
     /// <summary>Closing reply for an upload whose TLS data stream ended without close_notify (possibly truncated).</summary>
@@ -1222,7 +1223,8 @@ public static class Protocol
 
     private static Outcome Auth(Context context, Session session, Request request)
     {
-        if (!context.Options.TlsEnabled) return Out.Reply(session, 502, "TLS is not configured on this server.");
+        // Without a certificate the server does not speak TLS at all: AUTH is as unknown as on a plain FTP server.
+        if (!context.Options.TlsEnabled) return Out.Reply(session, Reply.Unknown(request.Verb));
         if (session.Secure) return Out.Reply(session, 503, "The connection is already secured with TLS.");
         return request.Argument.Trim().ToUpperInvariant() switch
         {
@@ -1249,7 +1251,7 @@ public static class Protocol
         {
             "P" => Out.Reply(session with { ProtectData = true }, 200, "Protection level set to P (TLS)."),
             "C" => Out.Reply(session with { ProtectData = false }, 200, "Protection level set to C (clear)."),
-            "S" or "E" => Out.Reply(session, 536, $"Protection level {request.Argument.Trim().ToUpperInvariant()} is not supported; use P."),
+            "S" or "E" => Out.Reply(session, 536, $"Protection level {request.Argument.Trim().ToUpperInvariant()} is not supported."),
             _ => Out.Reply(session, 504, $"Unknown protection level \"{Reply.Sanitize(request.Argument)}\"; use P or C."),
         };
     }

@@ -178,11 +178,13 @@ public sealed record ServerConfig
 
     private static Tls.CertificateSource CertificateFrom(TomlTableReader tls, Paths paths)
     {
-        var (certificate, key, pfx) = (paths.Optional(tls, "certificate", ""), paths.Optional(tls, "key", ""), paths.Optional(tls, "pfx", ""));
+        var (certificate, key) = (paths.Optional(tls, "certificate", ""), paths.Optional(tls, "key", ""));
+        var pfx = paths.Optional(tls, "pfx", "");
         var password = tls.OptionalString("pfx_password");
         if (pfx is not null && (certificate ?? key) is not null) throw tls.Error("pfx", "give either pfx or certificate and key, not both");
         if (pfx is not null) return new Tls.CertificateSource.Pfx(pfx, password);
-        if ((certificate is null) != (key is null)) throw tls.Error(certificate is null ? "key" : "certificate", "give both certificate and key");
+        if ((certificate is null) != (key is null))
+            throw tls.Error(certificate is null ? "key" : "certificate", "give both certificate and key");
         return certificate is not null
             ? new Tls.CertificateSource.PemFiles(certificate, key!)
             : new Tls.CertificateSource.SelfSigned(paths.BaseFolder, System.Net.Dns.GetHostName());

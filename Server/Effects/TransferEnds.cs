@@ -58,7 +58,8 @@ internal abstract class TransferEnd : IDisposable
 
         public override Reply Opening => Protocol.Opening(send, _file!.Length - send.Offset);
 
-        public override async Task<EffectResult.Transferred> MoveAsync(DataChannel.Link data, DataChannel.Counter counter, CancellationToken cancel)
+        public override async Task<EffectResult.Transferred> MoveAsync(DataChannel.Link data, DataChannel.Counter counter,
+            CancellationToken cancel)
         {
             var watch = Stopwatch.StartNew();
             EffectResult.Transferred result;
@@ -89,7 +90,8 @@ internal abstract class TransferEnd : IDisposable
     {
         public override Reply Opening => Protocol.Opening(text);
 
-        public override async Task<EffectResult.Transferred> MoveAsync(DataChannel.Link data, DataChannel.Counter counter, CancellationToken cancel)
+        public override async Task<EffectResult.Transferred> MoveAsync(DataChannel.Link data, DataChannel.Counter counter,
+            CancellationToken cancel)
         {
             var watch = Stopwatch.StartNew();
             try
@@ -149,7 +151,8 @@ internal abstract class TransferEnd : IDisposable
 
         public override Reply Opening => Protocol.Opening(receive, storedName: Path.GetFileName(_physical));
 
-        public override async Task<EffectResult.Transferred> MoveAsync(DataChannel.Link data, DataChannel.Counter counter, CancellationToken cancel)
+        public override async Task<EffectResult.Transferred> MoveAsync(DataChannel.Link data, DataChannel.Counter counter,
+            CancellationToken cancel)
         {
             var watch = Stopwatch.StartNew();
             var (fault, limit) = (TransferFault.None, 0L);

@@ -6,13 +6,17 @@ namespace ScriptFtp.Tests.Core;
 /// <summary>RFC 4217 in the pure core: AUTH, PBSZ, PROT, FEAT and the encryption policy, without sockets.</summary>
 public class TlsRulesTests
 {
-    private static readonly Context Tls = new(Protocol.BuiltIns, ServerOptions.Default with { TlsEnabled = true }, DateTimeOffset.UnixEpoch);
-    private static readonly Session Fresh = new("t", new IPEndPoint(IPAddress.Parse("192.0.2.10"), 40000), new IPEndPoint(IPAddress.Loopback, 21));
+    private static readonly Context Tls =
+        new(Protocol.BuiltIns, ServerOptions.Default with { TlsEnabled = true }, DateTimeOffset.UnixEpoch);
+    private static readonly Session Fresh =
+        new("t", new IPEndPoint(IPAddress.Parse("192.0.2.10"), 40000), new IPEndPoint(IPAddress.Loopback, 21));
 
-    private static (Session Next, ImmutableArray<Reply> Replies) Run(Session session, string line, Func<Effect, EffectResult>? answer = null)
+    private static (Session Next, ImmutableArray<Reply> Replies) Run(Session session, string line,
+        Func<Effect, EffectResult>? answer = null)
     {
         var outcome = Protocol.Dispatch(Tls, session, Request.Parse(line)!);
-        while (outcome is Outcome.Perform perform) outcome = perform.Then(answer?.Invoke(perform.Effect) ?? throw new InvalidOperationException());
+        while (outcome is Outcome.Perform perform)
+            outcome = perform.Then(answer?.Invoke(perform.Effect) ?? throw new InvalidOperationException());
         var respond = (Outcome.Respond)outcome;
         return (respond.Next, respond.Replies);
     }
@@ -82,7 +86,8 @@ public class TlsRulesTests
     public void Data_commands_without_prot_p_get_521_where_tls_is_required()
     {
         var user = new Login.LoggedIn(new UserView("alice", false, false));
-        var session = Fresh with { PlainAllowed = false, Secure = true, Login = user, Data = new DataPlan.Passive(new IPEndPoint(IPAddress.Loopback, 5000)) };
+        var passive = new DataPlan.Passive(new IPEndPoint(IPAddress.Loopback, 5000));
+        var session = Fresh with { PlainAllowed = false, Secure = true, Login = user, Data = passive };
         foreach (var command in new[] { "RETR a", "STOR a", "LIST" })
             Run(session, command).Replies.Single().ShouldBe(Reply.DataProtectionRequired);
     }
