@@ -150,6 +150,18 @@ public sealed record Reply(int Code, ImmutableArray<string> Lines)
     public static Reply LineTooLong(int limit) => new(500, $"Command line too long (limit {limit} bytes).");
     /// <summary>The reply when no data connection could be made.</summary>
     public static readonly Reply CantOpenData = new(425, "Can't open data connection.");
+    /// <summary>The reply to a plain login where TLS is required.</summary>
+    public static readonly Reply EncryptionRequired = new(530, "This server requires encryption: use AUTH TLS (FTPS).");
+    /// <summary>The reply to a data command without PROT P where TLS is required.</summary>
+    public static readonly Reply DataProtectionRequired = new(521, "Data connections must be encrypted: use PBSZ 0 and PROT P.");
+    /// <summary>The reply to a TLS data connection that did not resume the control connection's TLS session.</summary>
+    public static readonly Reply SessionNotReused =
+        new(522, "TLS data connection refused: it must resume the control connection's TLS session.");
+    /// <summary>The reply to a TLS data connection whose handshake failed.</summary>
+    public static readonly Reply DataHandshakeFailed = new(522, "TLS handshake on the data connection failed.");
+    /// <summary>Closing reply for an upload whose TLS data stream ended without close_notify (possibly truncated).</summary>
+    public static readonly Reply UploadNotClosed =
+        new(426, "Connection closed without TLS close_notify; the upload may be truncated and was not stored.");
     /// <summary>Closing reply for a successful transfer.</summary>
     public static readonly Reply TransferComplete = new(226, "Transfer complete.");
     /// <summary>Closing reply for a transfer cut short by ABOR or a broken data connection.</summary>
@@ -309,6 +321,9 @@ public sealed record CommandTable(ImmutableDictionary<string, Command> Entries)
 /// <param name="ServerName">Name shown by SYST/STAT.</param>
 public sealed record ServerOptions(string Banner, bool AllowOverwrite, string ServerName = "ScriptFtp")
 {
+    /// <summary>Whether the server has a certificate: AUTH TLS, PBSZ and PROT are offered.</summary>
+    public bool TlsEnabled { get; init; }
+
     /// <summary>Options with the shipped defaults.</summary>
     public static readonly ServerOptions Default = new("ScriptFtp ready.", false);
 }
@@ -391,6 +406,14 @@ public sealed record Session(string Id, IPEndPoint Remote, IPEndPoint Local)
     public bool QuitSent { get; init; }
     /// <summary>How many replies in a row were errors (5xx); too many end the session.</summary>
     public int Errors { get; init; }
+    /// <summary>The control connection runs over TLS (after AUTH TLS, or on the implicit FTPS port).</summary>
+    public bool Secure { get; init; }
+    /// <summary>PBSZ was given on the secured connection (RFC 4217 asks for it before PROT).</summary>
+    public bool BufferSizeSet { get; init; }
+    /// <summary>PROT P: data connections use TLS.</summary>
+    public bool ProtectData { get; init; }
+    /// <summary>The client's address may log in and transfer without TLS (<c>[tls] plain_allowed_from</c>).</summary>
+    public bool PlainAllowed { get; init; } = true;
     /// <summary>The logged-in user, if any.</summary>
     public UserView? User => Login is Login.LoggedIn l ? l.User : null;
 }
@@ -456,6 +479,8 @@ public enum TransferFault
     NameTaken,
     /// <summary>The server failed in a way it did not foresee.</summary>
     Crashed,
+    /// <summary>A TLS upload ended with a bare FIN or a reset instead of close_notify: it may be truncated.</summary>
+    Unterminated,
 }
 
 /// <summary>Something that happened in a session that plugins hear about (connect and disconnect come from the shell).</summary>
@@ -540,6 +565,12 @@ public abstract record Effect
     public sealed record CommitUpload : TransferEffect;
     /// <summary>Throw away the upload that just ended (a whole-file upload leaves nothing; an append stays as written).</summary>
     public sealed record DiscardUpload(string Reason) : TransferEffect;
+
+    /// <summary>
+    /// Send <paramref name="Ready"/> (234), drop anything the client sent after AUTH, and run the TLS handshake on the control
+    /// connection (answered with <see cref="EffectResult.Done"/> or <see cref="EffectResult.Failed"/>).
+    /// </summary>
+    public sealed record StartTls(Reply Ready) : Effect;
 
     /// <summary>
     /// Wait up to <paramref name="Within"/> for the client to close the control connection
@@ -947,6 +978,9 @@ public static class Protocol
         new(C("NOOP", Any, "NOOP", "Do nothing.", (_, s, _) => Out.Reply(s, 200, "NOOP ok."))),
         new(C("SYST", Any, "SYST", "Show the system type.", (_, s, _) => Out.Reply(s, 215, "UNIX Type: L8"))),
         new(C("FEAT", Any, "FEAT", "List extensions.", Feat)),
+        new(C("AUTH", Any, "AUTH TLS", "Secure the control connection with TLS (RFC 4217).", Auth) with { Argument = Needed }),
+        new(C("PBSZ", Any, "PBSZ 0", "Protection buffer size (always 0 with TLS).", Pbsz) with { Argument = Needed }),
+        new(C("PROT", Any, "PROT P|C", "Data channel protection: P (TLS) or C (clear).", Prot) with { Argument = Needed }),
         new(C("OPTS", Any, "OPTS <option> [value]", "Set an option (UTF8, MLST).", Opts) with { Argument = Needed }),
         new(C("HELP", Any, "HELP [command]", "Show help.", Help)),
         new(C("STAT", Any, "STAT [path]", "Server status, or a listing on the control connection.", Stat) with { DuringTransfer = true }),
@@ -1008,6 +1042,8 @@ public static class Protocol
 
     private static Outcome User(Context context, Session session, Request request)
     {
+        // Refused before PASS, so the password never crosses the network in clear.
+        if (!session.Secure && !session.PlainAllowed) return Out.Reply(session, Reply.EncryptionRequired);
         if (session.User is not null) return Out.Reply(session, 530, "Already logged in; reconnect to change user.");
         var awaiting = session with { Login = new Login.AwaitingPassword(request.Argument) };
         return Out.Reply(awaiting, 331, $"Password required for {Reply.Sanitize(request.Argument)}.");
@@ -1016,6 +1052,7 @@ public static class Protocol
     private static Outcome Pass(Context context, Session session, Request request)
     {
         var name = ((Login.AwaitingPassword)session.Login).Name;
+        if (!session.Secure && !session.PlainAllowed) return Out.Reply(session with { Login = Login.None }, Reply.EncryptionRequired);
         var pending = session with { Login = Login.None };
         return Out.Do(pending, new Effect.Authenticate(name, request.Argument), result => result switch
         {
@@ -1056,7 +1093,8 @@ public static class Protocol
     {
         var mlst = "MLST " + string.Concat(Listing.AllFacts.Select(f => f + (session.Facts.Contains(f) ? "*;" : ";")));
         string[] builtIn = ["EPRT", "EPSV", "MDTM", mlst, "PASV", "REST STREAM", "SIZE", "TVFS", "UTF8"];
-        var features = builtIn.Concat(Visible(context, session, _ => true).Select(c => c.Feature).OfType<string>())
+        string[] tls = context.Options.TlsEnabled ? ["AUTH TLS", "PBSZ", "PROT"] : [];
+        var features = builtIn.Concat(tls).Concat(Visible(context, session, _ => true).Select(c => c.Feature).OfType<string>())
             .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal);
         return Out.Reply(session, new Reply(211, [.. features.Select(f => " " + f).Prepend("Features:").Append("End")]));
     }
@@ -1178,6 +1216,43 @@ public static class Protocol
             DataPlan.Active a => $" Data connection: active to {a.Target}",
             DataPlan.Unset => " Data connection: none",
             _ => throw new InvalidOperationException("unknown data plan"),
+        };
+    }
+
+    // ---- TLS (RFC 4217) ----
+
+    private static Outcome Auth(Context context, Session session, Request request)
+    {
+        // Without a certificate the server does not speak TLS at all: AUTH is as unknown as on a plain FTP server.
+        if (!context.Options.TlsEnabled) return Out.Reply(session, Reply.Unknown(request.Verb));
+        if (session.Secure) return Out.Reply(session, 503, "The connection is already secured with TLS.");
+        return request.Argument.Trim().ToUpperInvariant() switch
+        {
+            "TLS" or "SSL" or "TLS-C" => Out.Do(session, new Effect.StartTls(new Reply(234, "AUTH TLS ok; start the TLS handshake.")),
+                result => result switch
+                {
+                    // No reply: the client speaks first on a fresh TLS connection.
+                    EffectResult.Done => new Outcome.Respond(session with { Secure = true }, []),
+                    EffectResult.Failed => new Outcome.Respond(session, [], Close: true),
+                    _ => throw Unexpected(result),
+                }),
+            _ => Out.Reply(session, 504, $"AUTH {Reply.Sanitize(request.Argument)} is not supported; use AUTH TLS."),
+        };
+    }
+
+    private static Outcome Pbsz(Context context, Session session, Request request) => session.Secure
+        ? Out.Reply(session with { BufferSizeSet = true }, 200, "PBSZ=0")
+        : Out.Reply(session, 503, "PBSZ needs AUTH TLS first.");
+
+    private static Outcome Prot(Context context, Session session, Request request)
+    {
+        if (!session.Secure || !session.BufferSizeSet) return Out.Reply(session, 503, "PROT needs AUTH TLS and PBSZ first.");
+        return request.Argument.Trim().ToUpperInvariant() switch
+        {
+            "P" => Out.Reply(session with { ProtectData = true }, 200, "Protection level set to P (TLS)."),
+            "C" => Out.Reply(session with { ProtectData = false }, 200, "Protection level set to C (clear)."),
+            "S" or "E" => Out.Reply(session, 536, $"Protection level {request.Argument.Trim().ToUpperInvariant()} is not supported."),
+            _ => Out.Reply(session, 504, $"Unknown protection level \"{Reply.Sanitize(request.Argument)}\"; use P or C."),
         };
     }
 
@@ -1391,7 +1466,9 @@ public static class Protocol
     }
 
     private static Outcome? DataNotReady(Session session) =>
-        session.Data is DataPlan.Unset ? Out.Reply(session, 425, "Use PORT, PASV, EPRT or EPSV first.") : null;
+        !session.PlainAllowed && !session.ProtectData ? Out.Reply(session, Reply.DataProtectionRequired)
+        : session.Data is DataPlan.Unset ? Out.Reply(session, 425, "Use PORT, PASV, EPRT or EPSV first.")
+        : null;
 
     /// <summary>The 150 that opens a transfer: a download names its size, STOU the name it will store under (RFC 1123 4.1.2.9).</summary>
     public static Reply Opening(Effect.Transfer transfer, long size = 0, string storedName = "") => transfer switch
@@ -1450,6 +1527,7 @@ public static class Protocol
             new(552, $"{NameOf(transfer)}: Exceeded storage allocation (this upload may bring at most {t.Limit} bytes)."),
         TransferFault.NameTaken => new(451, $"{NameOf(transfer)}: File exists; overwriting is disabled on this server."),
         TransferFault.Crashed => new(451, "Local error in processing."),
+        TransferFault.Unterminated => Reply.UploadNotClosed,
         _ => throw new InvalidOperationException($"not a failure: {t.Fault}"),
     };
 

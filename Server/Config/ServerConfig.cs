@@ -68,7 +68,22 @@ public sealed record ServerConfig
     public TimeSpan ShutdownGrace { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>The options the protocol core needs.</summary>
-    public ServerOptions Options => new(Banner, AllowOverwrite);
+    public ServerOptions Options => new(Banner, AllowOverwrite) { TlsEnabled = Certificate is not null };
+
+    /// <summary>Addresses that may log in without TLS (<c>[tls] plain_allowed_from</c>); the default is loopback.</summary>
+    internal ImmutableArray<Security.AddressRange> PlainAllowedFrom { get; init; } =
+        [Security.AddressRange.Parse("127.0.0.0/8"), Security.AddressRange.Parse("::1/128")];
+
+    /// <summary>The implicit FTPS port (TLS from the first byte); 0 is off.</summary>
+    public int ImplicitPort { get; init; }
+
+    /// <summary>Whether a TLS data connection must resume the control connection's TLS session (522 otherwise).</summary>
+    public bool RequireSessionReuse { get; init; } = true;
+
+    /// <summary>How long a TLS handshake may take before the connection is closed.</summary>
+    public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(15);
+
+    internal Tls.CertificateSource? Certificate { get; init; }
 
     /// <summary>Reads <c>ftp.toml</c>; throws <see cref="TomlException"/> positioned at the bad line.</summary>
     public static ServerConfig Load(string path) =>
@@ -87,6 +102,7 @@ public sealed record ServerConfig
         config = ReadLog(config, Section("log"), paths);
         config = ReadSecurity(config, Section("security"));
         config = ReadPlugins(config, Section("plugins"), paths);
+        config = ReadTls(config, Section("tls"), paths);
         config = ReadPluginSettings(config, top, sourceName);
         top.RejectUnknown();
         return config;
@@ -140,6 +156,38 @@ public sealed record ServerConfig
             throw passive.Error("public_address", "public_address must be an IPv4 address (PASV can only advertise IPv4)");
         passive.RejectUnknown();
         return config;
+    }
+
+    private static ServerConfig ReadTls(ServerConfig config, TomlTableReader tls, Paths paths)
+    {
+        var ranges = tls.StringArray("plain_allowed_from", [.. config.PlainAllowedFrom.Select(r => r.ToString())]);
+        var parsed = ranges.Select(text => Security.AddressRange.TryParse(text, out var range, out var error)
+            ? range
+            : throw tls.Error("plain_allowed_from", $"plain_allowed_from: \"{text}\" is not an address range: {error}"));
+        config = config with
+        {
+            PlainAllowedFrom = [.. parsed],
+            ImplicitPort = tls.Int32("implicit_port", 0, 0, 65535),
+            RequireSessionReuse = tls.Boolean("require_session_reuse", true),
+            HandshakeTimeout = Duration(tls, "handshake_timeout", config.HandshakeTimeout, 1),
+            Certificate = CertificateFrom(tls, paths),
+        };
+        tls.RejectUnknown();
+        return config;
+    }
+
+    private static Tls.CertificateSource CertificateFrom(TomlTableReader tls, Paths paths)
+    {
+        var (certificate, key) = (paths.Optional(tls, "certificate", ""), paths.Optional(tls, "key", ""));
+        var pfx = paths.Optional(tls, "pfx", "");
+        var password = tls.OptionalString("pfx_password");
+        if (pfx is not null && (certificate ?? key) is not null) throw tls.Error("pfx", "give either pfx or certificate and key, not both");
+        if (pfx is not null) return new Tls.CertificateSource.Pfx(pfx, password);
+        if ((certificate is null) != (key is null))
+            throw tls.Error(certificate is null ? "key" : "certificate", "give both certificate and key");
+        return certificate is not null
+            ? new Tls.CertificateSource.PemFiles(certificate, key!)
+            : new Tls.CertificateSource.SelfSigned(paths.BaseFolder, System.Net.Dns.GetHostName());
     }
 
     private static ServerConfig ReadLog(ServerConfig config, TomlTableReader log, Paths paths)

@@ -11,6 +11,12 @@ namespace ScriptFtp;
 /// </summary>
 internal static class DataChannel
 {
+    /// <summary>An open data connection: the socket, and its TLS layer under PROT P.</summary>
+    public sealed record Link(Socket Socket, Tls.TlsChannel? Tls);
+
+    /// <summary>An upload over TLS whose stream ended without close_notify: it may be truncated (a reset drops unread data).</summary>
+    public sealed class NoCloseNotifyException() : IOException("the TLS data connection ended without close_notify");
+
     public const int BufferSize = 1 << 20;
     private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(30);
 
@@ -92,10 +98,21 @@ internal static class DataChannel
     }
 
     /// <summary>Sends a file from an offset. Binary files go through the kernel's sendfile, in chunks so that a stall is noticed.</summary>
-    public static async Task<long> SendFileAsync(Socket socket, FileStream file, long offset, TransferType type, TimeSpan stall,
+    public static async Task<long> SendFileAsync(Link link, FileStream file, long offset, TransferType type, TimeSpan stall,
         Counter counter, CancellationToken cancel)
     {
         using var watchdog = new Watchdog(stall, cancel);
+        var socket = link.Socket;
+        if (link.Tls is { } tls)
+        {
+            // TLS cannot use sendfile: the bytes go through the cipher. The download ends with close_notify, before the 226.
+            file.Seek(offset, SeekOrigin.Begin);
+            var sent = await CopyAsync(file, tls.Stream, file, type == TransferType.Ascii ? ToCrLf : null, false, watchdog, counter);
+            await tls.SendCloseAsync(watchdog.Token);
+            // Closing with the client's close_notify unread would reset the connection, and a reset can drop the data's tail.
+            await tls.LingerAsync(LingerLimit);
+            return sent;
+        }
         if (type == TransferType.Binary)
         {
             var length = file.Length;
@@ -115,6 +132,8 @@ internal static class DataChannel
     }
 
     private const int SendFileChunk = 16 << 20;
+
+    private static readonly TimeSpan LingerLimit = TimeSpan.FromSeconds(5);
 
     // SendPackets takes no token; closing the socket is how a stalled or aborted sendfile is stopped.
     private static async Task SendPacketsAsync(Socket socket, SendPacketsElement element, CancellationToken cancel)
@@ -144,23 +163,40 @@ internal static class DataChannel
     }
 
     /// <summary>Sends text (listings) as UTF-8.</summary>
-    public static async Task<long> SendTextAsync(Socket socket, string text, TimeSpan stall, CancellationToken cancel)
+    public static async Task<long> SendTextAsync(Link link, string text, TimeSpan stall, CancellationToken cancel)
     {
         var bytes = Encoding.UTF8.GetBytes(text);
         using var watchdog = new Watchdog(stall, cancel);
         watchdog.Kick();
-        await socket.SendAsync(bytes, SocketFlags.None, watchdog.Token);
+        if (link.Tls is { } tls)
+        {
+            await tls.Stream.WriteAsync(bytes, watchdog.Token);
+            await tls.SendCloseAsync(watchdog.Token);
+            // Closing with the client's close_notify unread would reset the connection, and a reset can drop the data's tail.
+            await tls.LingerAsync(LingerLimit);
+        }
+        else await link.Socket.SendAsync(bytes, SocketFlags.None, watchdog.Token);
         return bytes.Length;
     }
 
     /// <summary>Receives into a stream until the client closes the data connection.</summary>
-    public static async Task<long> ReceiveAsync(Socket socket, Stream target, TransferType type, TimeSpan stall, Counter counter,
+    public static async Task<long> ReceiveAsync(Link link, Stream target, TransferType type, TimeSpan stall, Counter counter,
         CancellationToken cancel, long? limit = null)
     {
-        await using var network = new NetworkStream(socket, ownsSocket: false);
+        await using var network = new NetworkStream(link.Socket, ownsSocket: false);
         using var watchdog = new Watchdog(stall, cancel);
         var ascii = type == TransferType.Ascii;
-        return await CopyAsync(network, target, target, ascii ? FromCrLf : null, ascii, watchdog, counter, limit);
+        Stream source = link.Tls is { } tls ? tls.Stream : network;
+        var received = await CopyAsync(source, target, target, ascii ? FromCrLf : null, ascii, watchdog, counter, limit);
+        // Over TLS a bare FIN or a reset also reads as the end: only close_notify says the client sent everything.
+        if (link.Tls is { EndKind: Tls.TlsEndKind.TransportClosed }) throw new NoCloseNotifyException();
+        // Answer the client's close_notify with ours: clients that unwrap the connection (ftplib) wait for it.
+        if (link.Tls is { } done)
+        {
+            try { await done.SendCloseAsync(watchdog.Token); }
+            catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException) { }
+        }
+        return received;
     }
 
     /// <summary>An upload brought more than the limit a plugin set for it (the bytes past the limit were not written).</summary>

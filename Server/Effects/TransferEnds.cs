@@ -33,7 +33,7 @@ internal abstract class TransferEnd : IDisposable
     public abstract Reply Opening { get; }
 
     /// <summary>Moves the bytes; how it ended is in the result, not in an exception.</summary>
-    public abstract Task<EffectResult.Transferred> MoveAsync(Socket data, DataChannel.Counter counter, CancellationToken cancel);
+    public abstract Task<EffectResult.Transferred> MoveAsync(DataChannel.Link data, DataChannel.Counter counter, CancellationToken cancel);
 
     public virtual void Dispose() { }
 
@@ -58,7 +58,8 @@ internal abstract class TransferEnd : IDisposable
 
         public override Reply Opening => Protocol.Opening(send, _file!.Length - send.Offset);
 
-        public override async Task<EffectResult.Transferred> MoveAsync(Socket data, DataChannel.Counter counter, CancellationToken cancel)
+        public override async Task<EffectResult.Transferred> MoveAsync(DataChannel.Link data, DataChannel.Counter counter,
+            CancellationToken cancel)
         {
             var watch = Stopwatch.StartNew();
             EffectResult.Transferred result;
@@ -89,7 +90,8 @@ internal abstract class TransferEnd : IDisposable
     {
         public override Reply Opening => Protocol.Opening(text);
 
-        public override async Task<EffectResult.Transferred> MoveAsync(Socket data, DataChannel.Counter counter, CancellationToken cancel)
+        public override async Task<EffectResult.Transferred> MoveAsync(DataChannel.Link data, DataChannel.Counter counter,
+            CancellationToken cancel)
         {
             var watch = Stopwatch.StartNew();
             try
@@ -97,7 +99,7 @@ internal abstract class TransferEnd : IDisposable
                 counter.Bytes = await DataChannel.SendTextAsync(data, text.Text, stall, cancel);
                 return new(counter.Bytes, watch.Elapsed);
             }
-            catch (Exception e) when (e is SocketException or OperationCanceledException)
+            catch (Exception e) when (e is IOException or SocketException or OperationCanceledException)
             {
                 return new(counter.Bytes, watch.Elapsed, TransferFault.Interrupted);
             }
@@ -149,7 +151,8 @@ internal abstract class TransferEnd : IDisposable
 
         public override Reply Opening => Protocol.Opening(receive, storedName: Path.GetFileName(_physical));
 
-        public override async Task<EffectResult.Transferred> MoveAsync(Socket data, DataChannel.Counter counter, CancellationToken cancel)
+        public override async Task<EffectResult.Transferred> MoveAsync(DataChannel.Link data, DataChannel.Counter counter,
+            CancellationToken cancel)
         {
             var watch = Stopwatch.StartNew();
             var (fault, limit) = (TransferFault.None, 0L);
@@ -176,6 +179,11 @@ internal abstract class TransferEnd : IDisposable
                 {
                     log.Error("Writing {Path} failed: {Reason}", receive.Path, e.Message);
                     fault = TransferFault.WriteError;
+                }
+                catch (DataChannel.NoCloseNotifyException e)
+                {
+                    log.Warning("Upload of {Path} not stored: {Reason}", receive.Path, e.Message);
+                    fault = TransferFault.Unterminated;
                 }
                 catch (Exception e) when (e is IOException or SocketException or OperationCanceledException)
                 {

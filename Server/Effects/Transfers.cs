@@ -119,14 +119,43 @@ internal sealed class Transfers(FtpHost host, ControlChannel control)
             if (data is null) return new EffectResult.Refused(Reply.CantOpenData);
             listener?.Dispose();
             if (end.Open() is { } failed) return failed;
+            // Clients start the data connection's TLS handshake once they have the 150 (ftplib, curl), as vsftpd expects.
             await control.SendAsync([end.Opening]);
-            var moved = await end.MoveAsync(data, counter, cancel);
+            await using var tls = session.ProtectData ? await SecureAsync(data, log, cancel) : null;
+            if (session.ProtectData && tls is null) return new EffectResult.Refused(Reply.DataHandshakeFailed);
+            if (tls is not null && host.Config.RequireSessionReuse && tls.Resumed != true)
+            {
+                log.Warning("TLS data connection refused: it did not resume the control connection's session ({Tls})", tls.Summary);
+                return new EffectResult.Refused(Reply.SessionNotReused);
+            }
+            var moved = await end.MoveAsync(new DataChannel.Link(data, tls), counter, cancel);
             try { data.Shutdown(SocketShutdown.Both); } catch (Exception e) when (e is SocketException or ObjectDisposedException) { }
             return moved;
         }
         catch (OperationCanceledException)
         {
             return new EffectResult.Transferred(counter.Bytes, TimeSpan.Zero, TransferFault.Interrupted);
+        }
+    }
+
+    /// <summary>
+    /// The server side of the data connection's handshake, with the control connection's certificate so that the client can
+    /// resume that session, and without session tickets: unread tickets make an upload-only client reset the connection.
+    /// </summary>
+    private async Task<Tls.TlsChannel?> SecureAsync(Socket data, ILogger log, CancellationToken cancel)
+    {
+        if (control.CertificateContext is not { } certificate) return null;
+        try
+        {
+            var options = Tls.TlsCertificates.ServerOptionsFor(certificate);
+            var tls = await Tls.TlsChannel.AcceptAsync(data, options, host.Config.HandshakeTimeout, withoutTickets: true, cancel);
+            log.Debug("TLS data connection: {Tls}, resumed {Resumed}", tls.Summary, tls.Resumed);
+            return tls;
+        }
+        catch (Tls.TlsHandshakeException e)
+        {
+            log.Warning("TLS handshake on the data connection failed: {Reason}", e.Message);
+            return null;
         }
     }
 

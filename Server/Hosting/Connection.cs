@@ -28,13 +28,18 @@ internal sealed class Connection
     private UserFiles? _files;
     private bool _closing;
 
-    public Connection(FtpHost host, ControlChannel control, string id)
+    public Connection(FtpHost host, ControlChannel control, string id, bool implicitTls = false)
     {
         _host = host;
         _control = control;
         _transfers = new Transfers(host, control);
         _connectedAt = host.Time.GetUtcNow();
-        _state = new Session(id, control.Remote, control.Local);
+        var plainAllowed = Security.AddressRange.AnyContains(host.Config.PlainAllowedFrom, Addresses.Normalize(control.Remote.Address));
+        // The implicit port is TLS from the first byte, and RFC 4217 has its data connections protected from the start.
+        _state = new Session(id, control.Remote, control.Local)
+        {
+            PlainAllowed = plainAllowed, Secure = implicitTls, BufferSizeSet = implicitTls, ProtectData = implicitTls,
+        };
         // A dual-stack socket reports IPv4 clients as ::ffff:a.b.c.d; logs, plugins and the login guard name them as they know themselves.
         _remoteAddress = Addresses.Normalize(control.Remote.Address);
         _peer = new IPEndPoint(_remoteAddress, control.Remote.Port).ToString();
@@ -78,6 +83,7 @@ internal sealed class Connection
 
     private async Task ServeAsync()
     {
+        if (_state.Secure && !await ImplicitTlsAsync()) return;
         await _control.SendAsync([Protocol.Greeting(_host.Config.Options)]);
         Task<ControlLine?>? read = null;
         while (!_closing)
@@ -163,6 +169,8 @@ internal sealed class Connection
                     outcome = perform.Then(await PerformAsync(perform.Effect));
                     continue;
                 case Outcome.Respond respond:
+                    // A TLS 1.3 client resumes with a ticket, and .NET's client uses each one once: one per data connection.
+                    if (respond.Next.Data != _state.Data && respond.Next.Data is not DataPlan.Unset) _control.IssueTicket();
                     Follow(respond.Next);
                     await _control.SendAsync(respond.Replies);
                     _closing |= respond.Close;
@@ -196,6 +204,7 @@ internal sealed class Connection
         Effect.FileEffect file => Task.FromResult(FileEffects.Apply(_files ?? throw new InvalidOperationException("not logged in"), file)),
         Effect.TransferEffect transfer => _transfers.PerformAsync(transfer, _state, _log),
         Effect.WatchControl watch => WatchControlAsync(watch.Within),
+        Effect.StartTls start => StartTlsAsync(start.Ready),
         Effect.AdminEffect admin => _host.Administration.PerformAsync(admin, _state.User, _log),
         Effect.PluginEffect plugin => PluginEvents.PerformAsync(plugin, _host.Hooks, View, _files, _host.Stopping),
         _ => throw new InvalidOperationException($"unknown effect {effect.GetType().Name}"),
@@ -212,6 +221,39 @@ internal sealed class Connection
             _log.Information("Logged in");
         }
         return result;
+    }
+
+    /// <summary>The implicit FTPS port: the handshake comes before the greeting.</summary>
+    private async Task<bool> ImplicitTlsAsync()
+    {
+        try
+        {
+            await _control.StartTlsAsync(_host.Certificates!, _host.Config.HandshakeTimeout);
+        }
+        catch (Tls.TlsHandshakeException e)
+        {
+            _log.Warning("TLS handshake failed: {Reason}", e.Message);
+            return false;
+        }
+        _log.Information("Implicit TLS on the control connection: {Tls}", _control.Tls!.Summary);
+        return true;
+    }
+
+    private async Task<EffectResult> StartTlsAsync(Reply ready)
+    {
+        if (_host.Certificates is not { } certificates) return new EffectResult.Failed("TLS is not configured.");
+        await _control.SendAsync([ready]);
+        try
+        {
+            await _control.StartTlsAsync(certificates, _host.Config.HandshakeTimeout);
+        }
+        catch (Tls.TlsHandshakeException e)
+        {
+            _log.Warning("TLS handshake failed: {Reason}", e.Message);
+            return new EffectResult.Failed(e.Message);
+        }
+        _log.Information("TLS on the control connection: {Tls}", _control.Tls!.Summary);
+        return new EffectResult.Done();
     }
 
     private async Task<EffectResult> WatchControlAsync(TimeSpan within) =>

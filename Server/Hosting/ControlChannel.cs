@@ -2,6 +2,8 @@ using System.Collections.Immutable;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using System.Net.Security;
+using ScriptFtp.Tls;
 using Serilog;
 
 namespace ScriptFtp;
@@ -13,8 +15,9 @@ namespace ScriptFtp;
 internal sealed class ControlChannel : IAsyncDisposable
 {
     private readonly Socket _socket;
-    private readonly NetworkStream _stream;
-    private readonly LineReader _reader;
+    private Stream _stream;
+    private LineReader _reader;
+    private TlsChannel? _tls;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly TimeSpan _writeTimeout;
     private readonly CancellationToken _stopping;
@@ -78,6 +81,33 @@ internal sealed class ControlChannel : IAsyncDisposable
         finally { _writeLock.Release(); }
     }
 
+    /// <summary>The control connection's TLS layer, once AUTH TLS (or the implicit port) secured it.</summary>
+    public TlsChannel? Tls => _tls;
+
+    /// <summary>The certificate the control connection's handshake used: data connections must use it to resume the session.</summary>
+    public SslStreamCertificateContext? CertificateContext { get; private set; }
+
+    /// <summary>
+    /// Runs the server side of a TLS handshake on the control connection. Whatever the client pipelined before it is dropped
+    /// with the old reader (so plain-text commands cannot be injected into the secured session).
+    /// </summary>
+    public async Task StartTlsAsync(TlsCertificates certificates, TimeSpan timeout)
+    {
+        var context = certificates.Current;
+        var tls = await TlsChannel.AcceptAsync(_socket, TlsCertificates.ServerOptionsFor(context), timeout, cancel: _stopping);
+        (_tls, _stream, CertificateContext) = (tls, tls.Stream, context);
+        _reader = new LineReader(tls.Stream, Protocol.MaxLineLength);
+    }
+
+    /// <summary>
+    /// Gives a TLS 1.3 client a fresh session ticket for its next data connection; only while nothing else uses the stream
+    /// (between a command and its reply).
+    /// </summary>
+    public void IssueTicket()
+    {
+        if (_tls is { } tls) SessionTickets.TryIssue(tls.Stream);
+    }
+
     /// <summary>Whether the client closes the control connection within <paramref name="wait"/> (at once for zero).</summary>
     public async Task<bool> ClosesWithinAsync(TimeSpan wait)
     {
@@ -97,5 +127,6 @@ internal sealed class ControlChannel : IAsyncDisposable
     {
         try { _socket.Shutdown(SocketShutdown.Both); } catch (SocketException) { } catch (ObjectDisposedException) { }
         await _stream.DisposeAsync();
+        if (_tls is not null) await _tls.DisposeAsync();
     }
 }

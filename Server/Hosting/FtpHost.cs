@@ -31,6 +31,8 @@ internal sealed class FtpHost
     public Authentication Authentication { get; }
     public Administration Administration { get; }
     public ConcurrentDictionary<Connection, byte> Sessions { get; } = new();
+    /// <summary>The TLS certificate (reloaded when its files change); null when TLS is off.</summary>
+    public Tls.TlsCertificates? Certificates { get; init; }
 
     /// <summary>The plugin hooks; replaced whole on reload.</summary>
     public IServerHooks Hooks

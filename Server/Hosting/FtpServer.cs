@@ -11,25 +11,33 @@ namespace ScriptFtp;
 internal sealed class FtpServer : IAsyncDisposable
 {
     private readonly Socket _listener;
+    private readonly Socket? _implicitListener;
     private readonly FtpHost _host;
     private readonly CancellationTokenSource _stopping;
     private readonly Task _acceptLoop;
     private readonly ConcurrentDictionary<Task, byte> _running = new();
     private long _nextId;
 
-    private FtpServer(Socket listener, FtpHost host, CancellationTokenSource stopping)
+    private FtpServer(Socket listener, Socket? implicitListener, FtpHost host, CancellationTokenSource stopping)
     {
         _listener = listener;
+        _implicitListener = implicitListener;
         _host = host;
         _stopping = stopping;
         Endpoint = (IPEndPoint)listener.LocalEndPoint!;
-        _acceptLoop = AcceptLoopAsync();
+        ImplicitEndpoint = implicitListener?.LocalEndPoint as IPEndPoint;
+        _acceptLoop = implicitListener is null
+            ? AcceptLoopAsync(listener, false)
+            : Task.WhenAll(AcceptLoopAsync(listener, false), AcceptLoopAsync(implicitListener, true));
     }
 
     /// <summary>Where the server listens (the real port when 0 was configured).</summary>
     public IPEndPoint Endpoint { get; }
 
     public FtpHost Host => _host;
+
+    /// <summary>Where the implicit FTPS listener listens; null when it is off.</summary>
+    public IPEndPoint? ImplicitEndpoint { get; }
 
     /// <summary>Opens the users file, binds the port and starts accepting.</summary>
     public static FtpServer Start(ServerConfig config, ILogger log, UserStore users, Func<FtpHost, IServerHooks>? hooks = null,
@@ -39,12 +47,15 @@ internal sealed class FtpServer : IAsyncDisposable
         var clock = time ?? TimeProvider.System;
         var guard = new LoginGuard(config.MaxFailedLogins, config.FailureWindow, config.LoginDelay, config.Lockout, clock);
         var stopping = new CancellationTokenSource();
-        var host = new FtpHost(config, log, users, guard, clock, stopping.Token);
+        var certificates = config.Certificate is { } source ? Tls.TlsCertificates.Load(source, log, clock) : null;
+        var host = new FtpHost(config, log, users, guard, clock, stopping.Token) { Certificates = certificates };
         if (hooks is not null) host.Hooks = hooks(host);
         users.Changed += snapshot => EndSessionsOfBannedOrDeleted(host, snapshot);
         var socket = Bind(config.Listen, config.Port, log);
-        var server = new FtpServer(socket, host, stopping);
+        var implicitSocket = certificates is not null && config.ImplicitPort != 0 ? Bind(config.Listen, config.ImplicitPort, log) : null;
+        var server = new FtpServer(socket, implicitSocket, host, stopping);
         log.Information("ScriptFtp listening on {Endpoint}, root {Root}", server.Endpoint, config.Root);
+        if (server.ImplicitEndpoint is { } implicitEndpoint) log.Information("Implicit FTPS on {Endpoint}", implicitEndpoint);
         return server;
     }
 
@@ -90,15 +101,15 @@ internal sealed class FtpServer : IAsyncDisposable
         }
     }
 
-    private async Task AcceptLoopAsync()
+    private async Task AcceptLoopAsync(Socket listener, bool implicitTls)
     {
         while (!_stopping.IsCancellationRequested)
         {
             Socket socket;
-            try { socket = await _listener.AcceptAsync(_stopping.Token); }
+            try { socket = await listener.AcceptAsync(_stopping.Token); }
             catch (OperationCanceledException) { break; }
             catch (ObjectDisposedException) { break; }
-            catch (SocketException) when (_listener.SafeHandle.IsClosed || _stopping.IsCancellationRequested)
+            catch (SocketException) when (listener.SafeHandle.IsClosed || _stopping.IsCancellationRequested)
             {
                 break;
             }
@@ -107,13 +118,13 @@ internal sealed class FtpServer : IAsyncDisposable
                 _host.Log.Warning("Accept failed: {Reason}", e.Message);
                 continue;
             }
-            var task = Task.Run(() => ServeAsync(socket));
+            var task = Task.Run(() => ServeAsync(socket, implicitTls));
             _running.TryAdd(task, 0);
             _ = task.ContinueWith(t => _running.TryRemove(t, out _), TaskScheduler.Default);
         }
     }
 
-    private async Task ServeAsync(Socket socket)
+    private async Task ServeAsync(Socket socket, bool implicitTls)
     {
         if (ControlChannel.Open(socket, _host.Config.DataTimeout, _host.Stopping, _host.Log) is not { } control) return;
         var remote = Addresses.Normalize(control.Remote.Address);
@@ -127,7 +138,8 @@ internal sealed class FtpServer : IAsyncDisposable
             await control.DisposeAsync();
             return;
         }
-        var connection = new Connection(_host, control, Interlocked.Increment(ref _nextId).ToString(CultureInfo.InvariantCulture));
+        var connection = new Connection(_host, control, Interlocked.Increment(ref _nextId).ToString(CultureInfo.InvariantCulture),
+            implicitTls);
         _host.Sessions.TryAdd(connection, 0);
         try { await connection.RunAsync(); }
         finally { _host.Sessions.TryRemove(connection, out _); }
@@ -139,6 +151,7 @@ internal sealed class FtpServer : IAsyncDisposable
         if (_listener.SafeHandle.IsClosed) return;
         _host.Log.Information("Shutting down");
         _listener.Dispose();
+        _implicitListener?.Dispose();
         await _acceptLoop;
         foreach (var connection in _host.Sessions.Keys)
             connection.Stop(Reply.ShuttingDown, waitForTransfer: true);
@@ -157,6 +170,7 @@ internal sealed class FtpServer : IAsyncDisposable
     public async Task AbortAsync()
     {
         _listener.Dispose();
+        _implicitListener?.Dispose();
         await _stopping.CancelAsync();
         await _acceptLoop;
         await Task.WhenAny(Task.WhenAll(_running.Keys), Task.Delay(TimeSpan.FromSeconds(5)));
