@@ -10,7 +10,7 @@ namespace ScriptFtp.Plugins;
 /// </summary>
 public sealed class PluginContext
 {
-    private readonly Func<ImmutableArray<SessionView>> sessions;
+    private readonly Func<ImmutableArray<SessionView>> _sessions;
 
     internal PluginContext(string plugin, SessionView session, Request? request, PluginUser? user, PluginFiles? files, PluginLog log,
         TomlTable settings, Func<ImmutableArray<SessionView>> sessions, CancellationToken cancel)
@@ -22,7 +22,7 @@ public sealed class PluginContext
         Files = files;
         Log = log;
         Settings = settings;
-        this.sessions = sessions;
+        _sessions = sessions;
         Cancel = cancel;
     }
 
@@ -69,7 +69,7 @@ public sealed class PluginContext
     /// <summary>Every connected session, oldest first. Only administrators may list them.</summary>
     /// <exception cref="UnauthorizedAccessException">The session's user is not an administrator.</exception>
     public ImmutableArray<SessionView> Sessions() =>
-        User is { Admin: true } ? sessions() : throw new UnauthorizedAccessException("Only administrators may list sessions.");
+        User is { Admin: true } ? _sessions() : throw new UnauthorizedAccessException("Only administrators may list sessions.");
 
     /// <summary>Return this from a command handler to run the command it replaced (the built-in one, or the one an earlier plugin registered).</summary>
     public Reply? BuiltIn() => null;
@@ -94,13 +94,13 @@ public sealed record PluginUser(string Name, bool Admin, bool ReadOnly);
 /// <summary>A plugin's logger: message templates as in Serilog (<c>Log.Information("Hashed {Path}", path)</c>).</summary>
 public sealed class PluginLog
 {
-    private readonly ILogger log;
-    private readonly string plugin;
+    private readonly ILogger _log;
+    private readonly string _plugin;
 
     private PluginLog(ILogger log, string plugin)
     {
-        this.log = log;
-        this.plugin = plugin;
+        _log = log;
+        _plugin = plugin;
     }
 
     /// <summary>The plugin's logger: its lines carry the plugin's name.</summary>
@@ -108,16 +108,16 @@ public sealed class PluginLog
         new(root.ForContext("Plugin", plugin).ForContext("Session", $"[{plugin}.csx] "), plugin);
 
     /// <summary>Logs at Debug level.</summary>
-    public void Debug(string messageTemplate, params object?[] values) => log.Debug(messageTemplate, values);
+    public void Debug(string messageTemplate, params object?[] values) => _log.Debug(messageTemplate, values);
     /// <summary>Logs at Information level.</summary>
-    public void Information(string messageTemplate, params object?[] values) => log.Information(messageTemplate, values);
+    public void Information(string messageTemplate, params object?[] values) => _log.Information(messageTemplate, values);
     /// <summary>Logs at Warning level.</summary>
-    public void Warning(string messageTemplate, params object?[] values) => log.Warning(messageTemplate, values);
+    public void Warning(string messageTemplate, params object?[] values) => _log.Warning(messageTemplate, values);
     /// <summary>Logs at Error level.</summary>
-    public void Error(string messageTemplate, params object?[] values) => log.Error(messageTemplate, values);
+    public void Error(string messageTemplate, params object?[] values) => _log.Error(messageTemplate, values);
     /// <summary>Logs an exception at Error level.</summary>
-    public void Error(Exception exception, string messageTemplate, params object?[] values) => log.Error(exception, messageTemplate, values);
+    public void Error(Exception exception, string messageTemplate, params object?[] values) => _log.Error(exception, messageTemplate, values);
 
     internal PluginLog ForSession(SessionView session) =>
-        new(log.ForContext("Session", $"[{session.Id} {session.RemoteAddress}{(session.User is null ? "" : " " + session.User)}] [{plugin}.csx] "), plugin);
+        new(_log.ForContext("Session", $"[{session.Id} {session.RemoteAddress}{(session.User is null ? "" : " " + session.User)}] [{_plugin}.csx] "), _plugin);
 }

@@ -11,9 +11,9 @@ namespace ScriptFtp.Plugins;
 /// </summary>
 public sealed class PluginGlobals
 {
-    private readonly List<CommandRegistration> commands = [];
-    private readonly List<EventRegistration> events = [];
-    private bool sealedAfterLoad;
+    private readonly List<CommandRegistration> _commands = [];
+    private readonly List<EventRegistration> _events = [];
+    private bool _sealedAfterLoad;
 
     internal PluginGlobals(string name, TomlTable settings, PluginLog log)
     {
@@ -126,22 +126,22 @@ public sealed class PluginGlobals
     [OverloadResolutionPriority(1)]
     public void OnDisconnected(Func<PluginContext, Task> handler) => Add(EventKind.Disconnected, handler);
 
-    internal ImmutableArray<CommandRegistration> Commands => [.. commands];
-    internal ImmutableArray<EventRegistration> Events => [.. events];
+    internal ImmutableArray<CommandRegistration> Commands => [.. _commands];
+    internal ImmutableArray<EventRegistration> Events => [.. _events];
 
     /// <summary>Called once the script has run: the registrations are final from then on.</summary>
-    internal void Seal() => sealedAfterLoad = true;
+    internal void Seal() => _sealedAfterLoad = true;
 
     private void Add(CommandRegistration registration)
     {
         ThrowIfSealed();
-        commands.Add(registration);
+        _commands.Add(registration);
     }
 
     private void Add(EventRegistration registration)
     {
         ThrowIfSealed();
-        events.Add(registration);
+        _events.Add(registration);
     }
 
     private void Add(EventKind kind, Func<PluginContext, Task> handler) =>
@@ -158,7 +158,7 @@ public sealed class PluginGlobals
     private void ThrowIfSealed()
     {
         // A handler that registered more handlers would change the table behind the server's back.
-        if (sealedAfterLoad) throw new InvalidOperationException("Plugins register commands and events only while the script loads.");
+        if (_sealedAfterLoad) throw new InvalidOperationException("Plugins register commands and events only while the script loads.");
     }
 }
 

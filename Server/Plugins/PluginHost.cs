@@ -33,50 +33,50 @@ internal sealed class PluginHost : IServerHooks, IDisposable
 {
     private static readonly TimeSpan Debounce = TimeSpan.FromMilliseconds(300);
 
-    private readonly ServerConfig config;
-    private readonly ILogger log;
-    private readonly SemaphoreSlim reloading = new(1, 1);
-    private readonly ConcurrentDictionary<string, EventQueue> queues = new();
-    private volatile Generation current;
-    private FtpHost? host;
+    private readonly ServerConfig _config;
+    private readonly ILogger _log;
+    private readonly SemaphoreSlim _reloading = new(1, 1);
+    private readonly ConcurrentDictionary<string, EventQueue> _queues = new();
+    private volatile Generation _current;
+    private FtpHost? _host;
     private DebouncedWatcher? _watcher;
-    private bool disposed;
+    private bool _disposed;
 
     private PluginHost(ServerConfig config, ILogger log)
     {
-        this.config = config;
-        this.log = log;
-        current = new Generation(0, Protocol.BuiltIns, [], [], null);
+        _config = config;
+        _log = log;
+        _current = new Generation(0, Protocol.BuiltIns, [], [], null);
     }
 
     /// <summary>Compiles and runs every <c>*.csx</c> of the plugins folder, in name order. Errors are logged and listed in <see cref="Errors"/>.</summary>
     public static async Task<PluginHost> LoadAsync(ServerConfig config, ILogger log)
     {
         var plugins = new PluginHost(config, log);
-        plugins.current = await BuildAsync(1, config, log, plugins.HandlerFor);
+        plugins._current = await BuildAsync(1, config, log, plugins.HandlerFor);
         return plugins;
     }
 
     /// <summary>The errors of the last load: compile errors with positions, scripts that threw while loading.</summary>
-    public ImmutableArray<string> Errors => current.Errors;
+    public ImmutableArray<string> Errors => _current.Errors;
 
     /// <summary>How many times the folder has been loaded (1 after startup).</summary>
-    public int GenerationNumber => current.Number;
+    public int GenerationNumber => _current.Number;
 
     /// <summary>The names of the plugins in force.</summary>
-    public ImmutableArray<string> Loaded => [.. current.Plugins.Select(p => p.Name)];
+    public ImmutableArray<string> Loaded => [.. _current.Plugins.Select(p => p.Name)];
 
-    public CommandTable Commands => current.Table;
+    public CommandTable Commands => _current.Table;
 
     /// <summary>Connects to the running server (for session lists and user lookups) and starts watching the folder when reloading is on.</summary>
     public IServerHooks Attach(FtpHost server)
     {
-        host = server;
-        if (config.PluginsReload && config.PluginsFolder is { } folder && Directory.Exists(folder))
+        _host = server;
+        if (_config.PluginsReload && _config.PluginsFolder is { } folder && Directory.Exists(folder))
         {
             // Editors save in bursts (truncate, write, rename): wait for the folder to settle, then load once.
             _watcher = new DebouncedWatcher(folder, "*.csx", Debounce, () => _ = ReloadFromWatcherAsync(),
-                failed: e => log.Warning("Watching the plugins folder failed: {Reason}; reloading everything", e.Message));
+                failed: e => _log.Warning("Watching the plugins folder failed: {Reason}; reloading everything", e.Message));
         }
         return this;
     }
@@ -84,33 +84,33 @@ internal sealed class PluginHost : IServerHooks, IDisposable
     private async Task ReloadFromWatcherAsync()
     {
         try { await ReloadAsync(); }
-        catch (Exception e) { log.Error(e, "Reloading plugins failed"); }
+        catch (Exception e) { _log.Error(e, "Reloading plugins failed"); }
     }
 
     /// <summary>Compiles the folder again and swaps the new table in; false when strict mode kept the old plugins because of errors.</summary>
     public async Task<bool> ReloadAsync()
     {
-        await reloading.WaitAsync();
+        await _reloading.WaitAsync();
         try
         {
             var watch = Stopwatch.StartNew();
-            var previous = current;
-            var next = await BuildAsync(previous.Number + 1, config, log, HandlerFor);
-            if (config.PluginsStrict && !next.Errors.IsEmpty)
+            var previous = _current;
+            var next = await BuildAsync(previous.Number + 1, _config, _log, HandlerFor);
+            if (_config.PluginsStrict && !next.Errors.IsEmpty)
             {
-                log.Error("Plugins not reloaded: {Count} error(s) and strict mode is on; the previous plugins stay in force", next.Errors.Length);
+                _log.Error("Plugins not reloaded: {Count} error(s) and strict mode is on; the previous plugins stay in force", next.Errors.Length);
                 next.Context?.Unload();
                 return false;
             }
-            current = next;
+            _current = next;
             // Running handlers keep their assembly alive until they finish; Unload only lets the GC take it afterwards.
             previous.Context?.Unload();
-            log.Information("Plugins reloaded in {Milliseconds} ms (generation {Generation})", watch.ElapsedMilliseconds, next.Number);
+            _log.Information("Plugins reloaded in {Milliseconds} ms (generation {Generation})", watch.ElapsedMilliseconds, next.Number);
             return true;
         }
         finally
         {
-            reloading.Release();
+            _reloading.Release();
         }
     }
 
@@ -227,7 +227,7 @@ internal sealed class PluginHost : IServerHooks, IDisposable
 
     public async Task<UploadVerdict> BeforeUploadAsync(SessionView session, UserFiles files, string virtualPath, CancellationToken cancel)
     {
-        var handlers = current.HandlersOf(EventKind.BeforeUpload);
+        var handlers = _current.HandlersOf(EventKind.BeforeUpload);
         if (handlers.IsEmpty) return new UploadVerdict(null, null);
         var caller = Caller(session, files);
         long? max = null;
@@ -254,10 +254,10 @@ internal sealed class PluginHost : IServerHooks, IDisposable
     /// </summary>
     private void Fire(EventKind kind, SessionView session, string subject = "", long bytes = 0, bool last = false)
     {
-        var handlers = current.HandlersOf(kind);
+        var handlers = _current.HandlersOf(kind);
         if (!handlers.IsEmpty)
         {
-            var queue = queues.GetOrAdd(session.Id, _ => new EventQueue());
+            var queue = _queues.GetOrAdd(session.Id, _ => new EventQueue());
             queue.Enqueue(async () =>
             {
                 var caller = Caller(session, null);
@@ -266,7 +266,7 @@ internal sealed class PluginHost : IServerHooks, IDisposable
                         token => Context(plugin, session, null, caller, token, subject, bytes), CancellationToken.None);
             });
         }
-        if (last) queues.TryRemove(session.Id, out _);
+        if (last) _queues.TryRemove(session.Id, out _);
     }
 
     /// <summary>Runs one handler under the time limit: its reply, or a 451 after an exception or a timeout.</summary>
@@ -276,10 +276,10 @@ internal sealed class PluginHost : IServerHooks, IDisposable
         if (plugin.Health.Disabled) return null;
         // One timer for the limit: the handler sees it as ctx.Cancel, and the wait below gives up on it.
         var limit = CancellationTokenSource.CreateLinkedTokenSource(outer);
-        limit.CancelAfter(config.PluginTimeout);
+        limit.CancelAfter(_config.PluginTimeout);
         // On the thread pool, so that a handler that blocks cannot hold up the session past the limit; under the guard's
         // budget, so that plugin code still running at the limit (a loop that ignores ctx.Cancel) is stopped there.
-        var task = PluginGuard.Run(() => handler(makeContext(limit.Token)), config.PluginTimeout, limit.Token);
+        var task = PluginGuard.Run(() => handler(makeContext(limit.Token)), _config.PluginTimeout, limit.Token);
         try
         {
             var reply = await task.WaitAsync(limit.Token);
@@ -295,9 +295,9 @@ internal sealed class PluginHost : IServerHooks, IDisposable
         {
             // The handler may still be running; its outcome no longer matters, but it must not go unobserved.
             _ = task.ContinueWith(t => { _ = t.Exception; limit.Dispose(); }, TaskScheduler.Default);
-            plugin.Log.Warning("{What} ran past the limit of {Seconds} s and was abandoned", what, config.PluginTimeout.TotalSeconds);
+            plugin.Log.Warning("{What} ran past the limit of {Seconds} s and was abandoned", what, _config.PluginTimeout.TotalSeconds);
             plugin.Health.Failed();
-            return new Reply(451, $"Requested action aborted: the {plugin.Name} plugin did not answer within {config.PluginTimeout.TotalSeconds:0.###} s.");
+            return new Reply(451, $"Requested action aborted: the {plugin.Name} plugin did not answer within {_config.PluginTimeout.TotalSeconds:0.###} s.");
         }
         catch (Exception e)
         {
@@ -311,7 +311,7 @@ internal sealed class PluginHost : IServerHooks, IDisposable
     /// <summary>The session's user and files as plugins see them: looked up once per hook call, shared by its handlers.</summary>
     private (PluginUser? User, PluginFiles? Files) Caller(SessionView session, UserFiles? files)
     {
-        var users = host?.Users;
+        var users = _host?.Users;
         var account = session.User is { } name && users is not null && users.Users.TryGetValue(name, out var found) ? found : null;
         var user = account is null ? null : new PluginUser(account.Name, account.Admin, account.ReadOnly);
         files ??= account is null ? null : new UserFiles(users!.HomePath(account));
@@ -322,7 +322,7 @@ internal sealed class PluginHost : IServerHooks, IDisposable
     private PluginContext Context(LoadedPlugin plugin, SessionView session, Request? request, (PluginUser? User, PluginFiles? Files) caller,
         CancellationToken cancel, string subject = "", long bytes = 0) =>
         new(plugin.Name, session, request, caller.User, caller.Files, plugin.Log.ForSession(session), plugin.Settings,
-            () => host?.SessionViews() ?? [], cancel)
+            () => _host?.SessionViews() ?? [], cancel)
         {
             EventSubject = subject,
             EventBytes = bytes,
@@ -330,25 +330,25 @@ internal sealed class PluginHost : IServerHooks, IDisposable
 
     public void Dispose()
     {
-        lock (reloading)
+        lock (_reloading)
         {
-            if (disposed) return;
-            disposed = true;
+            if (_disposed) return;
+            _disposed = true;
         }
         _watcher?.Dispose();
-        current.Context?.Unload();
+        _current.Context?.Unload();
     }
 
     /// <summary>One session's events, run one after another.</summary>
     private sealed class EventQueue
     {
-        private readonly Lock gate = new();
-        private Task tail = Task.CompletedTask;
+        private readonly Lock _gate = new();
+        private Task _tail = Task.CompletedTask;
 
         public void Enqueue(Func<Task> work)
         {
-            lock (gate)
-                tail = tail.ContinueWith(_ => work(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).Unwrap();
+            lock (_gate)
+                _tail = _tail.ContinueWith(_ => work(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).Unwrap();
         }
     }
 }
