@@ -25,8 +25,7 @@ internal sealed class FtpClient : IAsyncDisposable
 
     FtpClient(Socket control, TimeSpan timeout, Action<string>? trace)
     {
-        var address = ((IPEndPoint)control.RemoteEndPoint!).Address;
-        peer = address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
+        peer = Addresses.Normalize(((IPEndPoint)control.RemoteEndPoint!).Address);
         this.timeout = timeout;
         this.trace = trace;
         stream = new NetworkStream(control, ownsSocket: true);

@@ -69,7 +69,8 @@ internal static class Program
         for (var i = 0; i < args.Length; i++)
         {
             if (args[i] == "--config" && i + 1 < args.Length) options = options with { ConfigPath = args[++i] };
-            else if (int.TryParse(args[i], NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port <= 65535) options = options with { Port = port };
+            else if (int.TryParse(args[i], NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port <= 65535)
+                options = options with { Port = port };
             else
             {
                 Console.Error.WriteLine($"Unknown argument \"{args[i]}\".");
@@ -103,9 +104,11 @@ internal static class Program
     {
         var setup = new LoggerConfiguration()
             .MinimumLevel.Is(config.LogLevel)
-            .WriteTo.Console(outputTemplate: "{Timestamp:HH:mm:ss} [{Level:u3}] {Session}{Message:lj}{NewLine}", formatProvider: CultureInfo.InvariantCulture);
+            .WriteTo.Console(outputTemplate: "{Timestamp:HH:mm:ss} [{Level:u3}] {Session}{Message:lj}{NewLine}",
+                formatProvider: CultureInfo.InvariantCulture);
         if (config.LogFile is { } file)
-            setup = setup.WriteTo.File(file, rollingInterval: RollingInterval.Day, retainedFileCountLimit: 14, formatProvider: CultureInfo.InvariantCulture,
+            setup = setup.WriteTo.File(file, rollingInterval: RollingInterval.Day, retainedFileCountLimit: 14,
+                formatProvider: CultureInfo.InvariantCulture,
                 outputTemplate: "{Timestamp:yyyy-MM-dd HH:mm:ss.fff zzz} [{Level:u3}] {Session}{Message:lj}{NewLine}{Exception}");
         return setup.CreateLogger();
     }

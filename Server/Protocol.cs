@@ -7,8 +7,13 @@ using System.Text;
 
 namespace ScriptFtp;
 
-// The protocol core: values in, values out. Nothing in this file touches a socket, a file or a clock;
-// the shell (Connection.cs) performs the effects that handlers describe and feeds results back.
+// The protocol core: values in, values out. Nothing in this file touches a socket, a file or a clock.
+// The shell (Hosting/Connection.cs) feeds it control lines and the results of the effects it asked for, and carries out
+// what it returns: replies to send, an effect to perform, a transfer to start, a command that must wait.
+//
+// Contents, in order: requests and line framing; replies; the command table; session state; effects and their results;
+// outcomes; paths, listings and data addresses; the dispatcher and the built-in commands (session, information,
+// navigation, files, listings, transfers, data connections, administration, plugins).
 
 /// <summary>One parsed control-channel command: an upper-cased verb and its raw argument.</summary>
 /// <param name="Verb">The verb, upper case (e.g. <c>RETR</c>).</param>
@@ -111,7 +116,9 @@ public sealed record Reply(int Code, ImmutableArray<string> Lines)
     /// <summary>Hash of the code and lines.</summary>
     public override int GetHashCode() => Lines.Aggregate(Code, (hash, line) => HashCode.Combine(hash, line));
 
-    /// <summary>Formats the reply per RFC 959: single line <c>ddd text</c>, or <c>ddd-</c> first line, indented body, <c>ddd </c> last line.</summary>
+    /// <summary>
+    /// Formats the reply per RFC 959: single line <c>ddd text</c>, or <c>ddd-</c> first line, indented body, <c>ddd </c> last line.
+    /// </summary>
     public string Format()
     {
         if (Lines.Length <= 1) return $"{Code} {(Lines.IsEmpty ? "" : Lines[0])}\r\n";
@@ -139,6 +146,8 @@ public sealed record Reply(int Code, ImmutableArray<string> Lines)
     public static readonly Reply ReadOnlyUser = new(550, "Permission denied: your account is read-only.");
     /// <summary>The reply to an unknown verb.</summary>
     public static Reply Unknown(string verb) => new(500, $"Unknown command \"{Sanitize(verb)}\".");
+    /// <summary>The reply to a control line longer than the limit.</summary>
+    public static Reply LineTooLong(int limit) => new(500, $"Command line too long (limit {limit} bytes).");
     /// <summary>The reply when no data connection could be made.</summary>
     public static readonly Reply CantOpenData = new(425, "Can't open data connection.");
     /// <summary>Closing reply for a successful transfer.</summary>
@@ -151,6 +160,12 @@ public sealed record Reply(int Code, ImmutableArray<string> Lines)
     public static readonly Reply NothingToAbort = new(225, "No transfer to abort.");
     /// <summary>Sent to sessions when the server shuts down or an admin ends them.</summary>
     public static Reply Closing(string why) => new(421, why);
+    /// <summary>Sent to every session when the server shuts down.</summary>
+    public static readonly Reply ShuttingDown = Closing("Server shutting down.");
+    /// <summary>Sent to a session that sent no command for the idle timeout.</summary>
+    public static Reply Idle(TimeSpan timeout) => Closing($"Idle for {timeout.TotalSeconds:0} seconds; closing the connection.");
+    /// <summary>Sent to a session whose last replies were all errors.</summary>
+    public static readonly Reply TooManyErrors = Closing("Too many errors; closing the connection.");
 
     /// <summary>Keeps a client-supplied token printable and short before echoing it.</summary>
     public static string Sanitize(string text)
@@ -158,6 +173,44 @@ public sealed record Reply(int Code, ImmutableArray<string> Lines)
         var clean = new string(text.Where(c => !char.IsControl(c)).Take(64).ToArray());
         return clean.Length < text.Length ? clean + "…" : clean;
     }
+}
+
+/// <summary>
+/// Why an effect failed, in the words a client reads after 550 (or 425). The interpreters report failures with these,
+/// so that every text a client reads is written in this file.
+/// </summary>
+public static class Reasons
+{
+    /// <summary>A name that can never be valid here (outside the home, or reserved for uploads in flight).</summary>
+    public const string NameNotAllowed = "File name not allowed.";
+    /// <summary>The operating system refused.</summary>
+    public const string PermissionDenied = "Permission denied.";
+    /// <summary>Nothing at a path that was looked up.</summary>
+    public const string NoSuchFileOrDirectory = "No such file or directory.";
+    /// <summary>A name longer than the file system allows.</summary>
+    public const string NameTooLong = "File name too long.";
+    /// <summary>An upload's file could not be created.</summary>
+    public const string CannotCreate = "Cannot create the file.";
+    /// <summary>Every port of the passive range is taken.</summary>
+    public const string NoPassivePort = "No passive port is free; try again later.";
+    /// <summary>MKD in a folder that does not exist.</summary>
+    public const string NoParent = "The parent directory does not exist.";
+    /// <summary>A folder renamed into itself.</summary>
+    public const string IntoItself = "Cannot move a directory into itself.";
+    /// <summary>The name is taken.</summary>
+    public static string Exists(string path) => $"{VirtualPath.Name(path)}: File exists.";
+    /// <summary>No file at the path.</summary>
+    public static string NoSuchFile(string path) => $"{VirtualPath.Name(path)}: No such file.";
+    /// <summary>No folder at the path.</summary>
+    public static string NoSuchDirectory(string path) => $"{VirtualPath.Name(path)}: No such directory.";
+    /// <summary>Nothing at the path.</summary>
+    public static string Missing(string path) => $"{VirtualPath.Name(path)}: {NoSuchFileOrDirectory}";
+    /// <summary>RMD of a file.</summary>
+    public static string NotADirectory(string path) => $"{VirtualPath.Name(path)}: Not a directory; use DELE for files.";
+    /// <summary>DELE of a folder.</summary>
+    public static string IsADirectory(string path) => $"{VirtualPath.Name(path)}: Is a directory; use RMD for directories.";
+    /// <summary>RMD of a folder that still holds something.</summary>
+    public static string NotEmpty(string path) => $"{VirtualPath.Name(path)}: Directory not empty.";
 }
 
 /// <summary>Who may run a command.</summary>
@@ -210,6 +263,11 @@ public sealed record Command(string Verb, Access Access, string Usage, string He
     public Argument Argument { get; init; } = Argument.Optional;
     /// <summary>True for commands that change files: refused for read-only users.</summary>
     public bool Writes { get; init; }
+    /// <summary>
+    /// True when the handler runs while a transfer is in progress (ABOR, STAT, QUIT); any other command waits until the
+    /// transfer has ended and is answered then, in the order it came.
+    /// </summary>
+    public bool DuringTransfer { get; init; }
     /// <summary>The entry this one overrides, when a plugin replaced a built-in.</summary>
     public Command? Replaced { get; init; }
     /// <summary>Where the entry came from: <c>built-in</c> or the plugin's file name.</summary>
@@ -221,13 +279,18 @@ public sealed record Command(string Verb, Access Access, string Usage, string He
 /// <summary>The immutable, case-insensitive dispatch table. Extending it makes a new table.</summary>
 public sealed record CommandTable(ImmutableDictionary<string, Command> Entries)
 {
-    /// <summary>Adds or replaces an entry (under its verb and any aliases). A replaced entry stays reachable through <see cref="Command.Replaced"/>.</summary>
+    /// <summary>
+    /// Adds or replaces an entry (under its verb and any aliases). A replaced entry stays reachable through
+    /// <see cref="Command.Replaced"/>, and an override keeps its place during transfers: ABOR stays ABOR.
+    /// </summary>
     public CommandTable With(Command command, params string[] aliases)
     {
         var entries = Entries;
         foreach (var key in aliases.Prepend(command.Verb))
         {
-            var entry = Entries.TryGetValue(key, out var previous) ? command with { Replaced = previous } : command;
+            var entry = Entries.TryGetValue(key, out var previous)
+                ? command with { Replaced = previous, DuringTransfer = command.DuringTransfer || previous.DuringTransfer }
+                : command;
             entries = entries.SetItem(key, entry);
         }
         return new CommandTable(entries);
@@ -257,7 +320,11 @@ public sealed record Context(CommandTable Commands, ServerOptions Options, DateT
 /// <param name="Name">User name.</param>
 /// <param name="Admin">Whether the user may run admin commands.</param>
 /// <param name="ReadOnly">Whether writes are refused.</param>
-public sealed record UserView(string Name, bool Admin, bool ReadOnly);
+public sealed record UserView(string Name, bool Admin, bool ReadOnly)
+{
+    /// <summary>Whether the account is banned (known when the account is looked up again during a session).</summary>
+    public bool Banned { get; init; }
+}
 
 /// <summary>Login progress.</summary>
 public abstract record Login
@@ -273,13 +340,13 @@ public abstract record Login
     public static readonly Login None = new Anonymous();
 }
 
-/// <summary>How the next data connection will be made.</summary>
+/// <summary>How the next data connection will be made. The shell keeps a passive listener open exactly while the plan names it.</summary>
 public abstract record DataPlan
 {
     private DataPlan() { }
     /// <summary>No PORT/PASV yet.</summary>
     public sealed record Unset : DataPlan;
-    /// <summary>The server listens (PASV/EPSV); the shell owns the listener.</summary>
+    /// <summary>The server listens (PASV/EPSV) at <paramref name="Listening"/>.</summary>
     public sealed record Passive(IPEndPoint Listening) : DataPlan;
     /// <summary>The server connects to the client (PORT/EPRT).</summary>
     public sealed record Active(IPEndPoint Target) : DataPlan;
@@ -318,6 +385,12 @@ public sealed record Session(string Id, IPEndPoint Remote, IPEndPoint Local)
     public bool EpsvOnly { get; init; }
     /// <summary>The MLST facts the client asked for.</summary>
     public ImmutableArray<string> Facts { get; init; } = Listing.AllFacts;
+    /// <summary>The transfer in progress (with the data plan it uses), or null.</summary>
+    public Effect.Transfer? Transfer { get; init; }
+    /// <summary>QUIT came during a transfer: the transfer finishes, and an upload stands, whatever the connection does.</summary>
+    public bool QuitSent { get; init; }
+    /// <summary>How many replies in a row were errors (5xx); too many end the session.</summary>
+    public int Errors { get; init; }
     /// <summary>The logged-in user, if any.</summary>
     public UserView? User => Login is Login.LoggedIn l ? l.User : null;
 }
@@ -353,38 +426,147 @@ public enum AdminAction
     Unban,
 }
 
-/// <summary>I/O a handler asks the shell to perform. Paths are virtual (rooted at the user's home).</summary>
+/// <summary>Why a login was refused.</summary>
+public enum LoginFailure
+{
+    /// <summary>Unknown user or wrong password.</summary>
+    Incorrect,
+    /// <summary>The account is banned.</summary>
+    Banned,
+    /// <summary>The password was right but the user's home folder cannot be used.</summary>
+    HomeUnavailable,
+    /// <summary>Too many failures from the address: refused without checking the password.</summary>
+    LockedOut,
+}
+
+/// <summary>How a transfer ended short of success.</summary>
+public enum TransferFault
+{
+    /// <summary>It completed.</summary>
+    None,
+    /// <summary>ABOR, a broken or stalled data connection, or a client that went away.</summary>
+    Interrupted,
+    /// <summary>The file being sent could not be read.</summary>
+    ReadError,
+    /// <summary>The file being received could not be written.</summary>
+    WriteError,
+    /// <summary>The upload brought more than the limit a plugin set.</summary>
+    TooLarge,
+    /// <summary>The upload's name was taken while it ran, and overwriting is off.</summary>
+    NameTaken,
+    /// <summary>The server failed in a way it did not foresee.</summary>
+    Crashed,
+}
+
+/// <summary>Something that happened in a session that plugins hear about (connect and disconnect come from the shell).</summary>
+public abstract record PluginEvent
+{
+    private PluginEvent() { }
+    /// <summary>The session logged in.</summary>
+    public sealed record LoggedIn : PluginEvent;
+    /// <summary>A login as <paramref name="User"/> failed.</summary>
+    public sealed record LoginFailed(string User) : PluginEvent;
+    /// <summary>A download completed.</summary>
+    public sealed record FileSent(string Path, long Bytes) : PluginEvent;
+    /// <summary>An upload completed and was stored under <paramref name="Path"/>.</summary>
+    public sealed record FileReceived(string Path, long Bytes) : PluginEvent;
+}
+
+/// <summary>
+/// A plugin's command handler: the plugins layer makes it, the core carries it in <see cref="Effect.RunPlugin"/>, the shell
+/// runs it. It answers with a reply, or null for "do what the replaced entry does".
+/// </summary>
+public delegate Task<Reply?> PluginHandler(SessionView session, Request request, UserFiles? files, CancellationToken cancel);
+
+/// <summary>
+/// I/O a handler asks the shell to perform, in families that each have one interpreter in the shell.
+/// Paths are virtual (rooted at the user's home).
+/// </summary>
 public abstract record Effect
 {
     private Effect() { }
-    /// <summary>Check USER/PASS against the user store (answered with <see cref="EffectResult.Authenticated"/>).</summary>
+
+    /// <summary>Check USER/PASS (answered with <see cref="EffectResult.Authenticated"/> or <see cref="EffectResult.LoginFailed"/>).
+    /// </summary>
     public sealed record Authenticate(string Name, string Password) : Effect;
+
+    /// <summary>The file-system family, answered with <see cref="EffectResult.Done"/> or <see cref="EffectResult.Failed"/> unless noted.
+    /// </summary>
+    public abstract record FileEffect : Effect
+    {
+        private protected FileEffect() { }
+    }
     /// <summary>Look up one path (answered with <see cref="EffectResult.Stat"/>).</summary>
-    public sealed record Stat(string Path) : Effect;
+    public sealed record Stat(string Path) : FileEffect;
     /// <summary>List a folder (answered with <see cref="EffectResult.Listing"/>).</summary>
-    public sealed record List(string Path) : Effect;
+    public sealed record List(string Path) : FileEffect;
     /// <summary>Create a folder.</summary>
-    public sealed record MakeDirectory(string Path) : Effect;
+    public sealed record MakeDirectory(string Path) : FileEffect;
     /// <summary>Remove an empty folder.</summary>
-    public sealed record RemoveDirectory(string Path) : Effect;
+    public sealed record RemoveDirectory(string Path) : FileEffect;
     /// <summary>Delete a file.</summary>
-    public sealed record DeleteFile(string Path) : Effect;
+    public sealed record DeleteFile(string Path) : FileEffect;
     /// <summary>Rename or move a file or folder.</summary>
-    public sealed record Rename(string From, string To) : Effect;
-    /// <summary>Open a passive listener (answered with <see cref="EffectResult.Listening"/>).</summary>
-    public sealed record OpenPassive : Effect;
+    public sealed record Rename(string From, string To) : FileEffect;
+
+    /// <summary>The data-connection family: passive listeners and the transfer in progress.</summary>
+    public abstract record TransferEffect : Effect
+    {
+        private protected TransferEffect() { }
+    }
+    /// <summary>Open a passive listener, closing the previous one (answered with <see cref="EffectResult.Listening"/>).</summary>
+    public sealed record OpenPassive : TransferEffect;
+    /// <summary>
+    /// What one data connection carries; started by <see cref="Outcome.StartTransfer"/>, it ends with
+    /// <see cref="EffectResult.Transferred"/>, <see cref="EffectResult.Failed"/> (550) or <see cref="EffectResult.Refused"/>.
+    /// </summary>
+    public abstract record Transfer : TransferEffect
+    {
+        private protected Transfer() { }
+        /// <summary>How the data connection is made: the session's plan when the transfer started.</summary>
+        public DataPlan Plan { get; init; } = DataPlan.None;
+    }
     /// <summary>Send a file over the data connection from an offset.</summary>
-    public sealed record SendFile(string Path, long Offset, TransferType Type) : Effect;
+    public sealed record SendFile(string Path, long Offset, TransferType Type) : Transfer;
     /// <summary>Send text (a listing) over the data connection.</summary>
-    public sealed record SendText(string Text, string What) : Effect;
-    /// <summary>Receive a file over the data connection.</summary>
-    public sealed record ReceiveFile(string Path, WriteMode Mode, long Offset, TransferType Type) : Effect;
-    /// <summary>Change the users (answered with <see cref="EffectResult.Done"/>).</summary>
-    public sealed record Administer(AdminAction Action, string Name, string? Password) : Effect;
-    /// <summary>Ask the shell for its status lines (connections, uptime) for STAT.</summary>
-    public sealed record ServerStatus : Effect;
-    /// <summary>Run a plugin's handler (answered with <see cref="EffectResult.PluginReply"/>). Handler is the plugin's own delegate, opaque to the core.</summary>
-    public sealed record RunPlugin(string Origin, Request Request, object Handler) : Effect;
+    public sealed record SendText(string Text, string What) : Transfer;
+    /// <summary>Receive a file over the data connection; it is stored only by <see cref="CommitUpload"/>.</summary>
+    public sealed record ReceiveFile(string Path, WriteMode Mode, long Offset, TransferType Type) : Transfer;
+    /// <summary>Stop the transfer in progress and report how it ended (answered as the transfer itself).</summary>
+    public sealed record AbortTransfer : TransferEffect;
+    /// <summary>How far the transfer in progress got (answered with <see cref="EffectResult.Progress"/>).</summary>
+    public sealed record TransferProgress : TransferEffect;
+    /// <summary>Store the upload that just ended under its name (answered with <see cref="EffectResult.Transferred"/>).</summary>
+    public sealed record CommitUpload : TransferEffect;
+    /// <summary>Throw away the upload that just ended (a whole-file upload leaves nothing; an append stays as written).</summary>
+    public sealed record DiscardUpload(string Reason) : TransferEffect;
+
+    /// <summary>
+    /// Wait up to <paramref name="Within"/> for the client to close the control connection
+    /// (answered with <see cref="EffectResult.Control"/>).
+    /// </summary>
+    public sealed record WatchControl(TimeSpan Within) : Effect;
+
+    /// <summary>The administration family.</summary>
+    public abstract record AdminEffect : Effect
+    {
+        private protected AdminEffect() { }
+    }
+    /// <summary>Change the users (answered with <see cref="EffectResult.Done"/> or <see cref="EffectResult.Failed"/>).</summary>
+    public sealed record Administer(AdminAction Action, string Name, string? Password) : AdminEffect;
+    /// <summary>The server's figures for STAT (answered with <see cref="EffectResult.Status"/>).</summary>
+    public sealed record ServerStatus : AdminEffect;
+
+    /// <summary>The plugin family.</summary>
+    public abstract record PluginEffect : Effect
+    {
+        private protected PluginEffect() { }
+    }
+    /// <summary>Run a plugin's command handler (answered with <see cref="EffectResult.PluginReply"/>).</summary>
+    public sealed record RunPlugin(string Origin, Request Request, PluginHandler Handler) : PluginEffect;
+    /// <summary>Tell the plugins what happened; their handlers run in the background (answered with <see cref="EffectResult.Done"/>).
+    /// </summary>
+    public sealed record Notify(PluginEvent Event) : PluginEffect;
 }
 
 /// <summary>What the shell reports back after performing an <see cref="Effect"/>.</summary>
@@ -397,7 +579,9 @@ public abstract record EffectResult
     public sealed record Failed(string Reason) : EffectResult;
     /// <summary>The answer to <see cref="Effect.Authenticate"/>.</summary>
     public sealed record Authenticated(UserView User) : EffectResult;
-    /// <summary>Login refused; the reply to send (530 or 421).</summary>
+    /// <summary>A login was refused; <paramref name="LockedFor"/> is how long a locked-out address must wait.</summary>
+    public sealed record LoginFailed(LoginFailure Reason, TimeSpan LockedFor = default) : EffectResult;
+    /// <summary>Refused with a reply made elsewhere: a plugin's refusal of an upload, or no data connection.</summary>
     public sealed record Refused(Reply Reply) : EffectResult;
     /// <summary>The answer to <see cref="Effect.Stat"/>: the entry, or null when nothing is there.</summary>
     public sealed record Stat(FileEntry? Entry) : EffectResult;
@@ -405,11 +589,22 @@ public abstract record EffectResult
     public sealed record Listing(ImmutableArray<FileEntry> Entries) : EffectResult;
     /// <summary>The answer to <see cref="Effect.OpenPassive"/>: where the listener is and what address to advertise.</summary>
     public sealed record Listening(IPEndPoint Endpoint, IPAddress Advertised) : EffectResult;
-    /// <summary>A transfer ended: how many bytes moved, the name it was stored under, whether it completed, and why not
-    /// (<paramref name="Error"/> answered with <paramref name="ErrorCode"/>: 451 for a local error, 552 over a size limit).</summary>
-    public sealed record Transferred(long Bytes, string StoredAs, bool Completed, string? Error, int ErrorCode = 451) : EffectResult;
-    /// <summary>Lines for STAT.</summary>
-    public sealed record Status(ImmutableArray<string> Lines) : EffectResult;
+    /// <summary>A transfer ended after its 150: how many bytes moved in how long, and what went wrong if anything.</summary>
+    public sealed record Transferred(long Bytes, TimeSpan Elapsed, TransferFault Fault = TransferFault.None) : EffectResult
+    {
+        /// <summary>Where a committed upload was stored (STOU picks the name).</summary>
+        public string StoredAs { get; init; } = "";
+        /// <summary>The limit an upload passed, for <see cref="TransferFault.TooLarge"/>.</summary>
+        public long Limit { get; init; }
+        /// <summary>True when nothing went wrong.</summary>
+        public bool Completed => Fault == TransferFault.None;
+    }
+    /// <summary>The answer to <see cref="Effect.TransferProgress"/>.</summary>
+    public sealed record Progress(long Bytes) : EffectResult;
+    /// <summary>The answer to <see cref="Effect.WatchControl"/>: whether the client closed the control connection.</summary>
+    public sealed record Control(bool Closed) : EffectResult;
+    /// <summary>The answer to <see cref="Effect.ServerStatus"/>.</summary>
+    public sealed record Status(int Sessions, TimeSpan Uptime) : EffectResult;
     /// <summary>A plugin answered with a reply, or asked for the built-in it replaced (Reply is null).</summary>
     public sealed record PluginReply(Reply? Reply) : EffectResult;
 }
@@ -421,6 +616,13 @@ public abstract record Outcome(Session Next)
     public sealed record Respond(Session Next, ImmutableArray<Reply> Replies, bool Close = false) : Outcome(Next);
     /// <summary>Perform an effect, then continue with its result.</summary>
     public sealed record Perform(Session Next, Effect Effect, Func<EffectResult, Outcome> Then) : Outcome(Next);
+    /// <summary>
+    /// Start <paramref name="Transfer"/> and go on reading commands; when it ends, the shell hands its result to
+    /// <see cref="Protocol.TransferEnded"/>.
+    /// </summary>
+    public sealed record StartTransfer(Session Next, Effect.Transfer Transfer) : Outcome(Next);
+    /// <summary>The command must wait for the transfer in progress; the shell dispatches it again once the transfer has ended.</summary>
+    public sealed record Wait(Session Next, Request Request) : Outcome(Next);
 }
 
 /// <summary>Builds outcomes tersely.</summary>
@@ -434,13 +636,14 @@ public static class Out
     public static Outcome Close(Session next, Reply reply) => new Outcome.Respond(next, [reply], true);
     /// <summary>Perform an effect and continue.</summary>
     public static Outcome Do(Session next, Effect effect, Func<EffectResult, Outcome> then) => new Outcome.Perform(next, effect, then);
+    /// <summary>Wait for the transfer in progress, then dispatch <paramref name="request"/> again.</summary>
+    public static Outcome Wait(Session next, Request request) => new Outcome.Wait(next, request);
 
-    /// <summary>Runs a function once a step has led to replies; used to chain state updates after effects.</summary>
-    public static Outcome Map(Outcome outcome, Func<Outcome.Respond, Outcome> f) => outcome switch
+    /// <summary>Applies <paramref name="f"/> to the outcome a chain of effects ends in (a reply, a transfer or a wait).</summary>
+    public static Outcome Map(Outcome outcome, Func<Outcome, Outcome> f) => outcome switch
     {
-        Outcome.Respond r => f(r),
         Outcome.Perform p => p with { Then = result => Map(p.Then(result), f) },
-        _ => throw new InvalidOperationException("unknown outcome"),
+        _ => f(outcome),
     };
 }
 
@@ -585,44 +788,101 @@ public static class DataAddress
     }
 
     /// <summary>Compares addresses, treating IPv4-mapped IPv6 as IPv4.</summary>
-    public static bool SameHost(IPAddress a, IPAddress b) => Normalize(a).Equals(Normalize(b));
+    public static bool SameHost(IPAddress a, IPAddress b) => Addresses.Normalize(a).Equals(Addresses.Normalize(b));
 
-    /// <summary>IPv4-mapped IPv6 as plain IPv4.</summary>
-    public static IPAddress Normalize(IPAddress a) => a.IsIPv4MappedToIPv6 ? a.MapToIPv4() : a;
+    /// <summary>True for a real IPv6 connection (not an IPv4 client of a dual-stack socket).</summary>
+    public static bool IsIPv6(IPAddress local) => Addresses.Normalize(local).AddressFamily == AddressFamily.InterNetworkV6;
 }
 
-/// <summary>The built-in command set and the dispatcher.</summary>
+/// <summary>The dispatcher, the built-in command set, and the rules a session lives by.</summary>
 public static class Protocol
 {
+    /// <summary>The longest control line accepted, in bytes.</summary>
+    public const int MaxLineLength = 8192;
+
+    /// <summary>Error replies in a row after which the session is closed.</summary>
+    public const int MaxConsecutiveErrors = 30;
+
     /// <summary>The greeting sent when a client connects.</summary>
     public static Reply Greeting(ServerOptions options) => new(220, options.Banner);
 
-    /// <summary>Runs one request through the table: access, sequence and argument rules first, then the handler.</summary>
+    // ---- the entry points: a command, the end of a transfer, a line too long ----
+
+    /// <summary>
+    /// Runs one request through the table: a command that cannot run during the transfer in progress waits; otherwise
+    /// access, sequence and argument rules first, then the handler.
+    /// </summary>
     public static Outcome Dispatch(Context context, Session session, Request request)
     {
-        var outcome = Check(context, session, request);
-        var previous = request.Verb;
-        // RNFR's pending name only survives into the very next command; a REST offset survives only until the transfer
-        // it announces (data-connection setup may come in between), never into an unrelated command.
-        return Out.Map(outcome, r => r with
-        {
-            Next = r.Next with
-            {
-                RenameFrom = previous is "RNFR" ? r.Next.RenameFrom : null,
-                RestartOffset = KeepsRestart.Contains(previous) ? r.Next.RestartOffset : 0,
-            },
-        });
+        var command = context.Commands.Find(request.Verb);
+        if (session.Transfer is not null && command is not { DuringTransfer: true }) return Out.Wait(session, request);
+        var outcome = command is null
+            ? Out.Reply(session, Reply.Unknown(request.Verb))
+            : Guard(command, session, request) ?? command.Handle(context, session, request);
+        return Out.Map(outcome, done => CountErrors(Forget(done, request.Verb)));
+    }
+
+    /// <summary>The transfer started by <see cref="Outcome.StartTransfer"/> has ended with <paramref name="result"/>.</summary>
+    public static Outcome TransferEnded(Context context, Session session, EffectResult result) =>
+        Out.Map(Ended(session, result), CountErrors);
+
+    /// <summary>The answer to a control line longer than <see cref="MaxLineLength"/>.</summary>
+    public static Outcome LineTooLong(Session session) => CountErrors(Out.Reply(session, Reply.LineTooLong(MaxLineLength)));
+
+    /// <summary>
+    /// RFC 959: QUIT during a transfer lets it finish and is answered after it, so a client that closes its side right
+    /// after QUIT still gets its transfer; without QUIT, a vanished client's transfer is cut.
+    /// </summary>
+    public static bool FinishAfterHangUp(Session session) => session.Transfer is not null && session.QuitSent;
+
+    /// <summary>
+    /// An admin's change to the logged-in user applies from the next command, not the next login: the user's rights as
+    /// the users file has them now (<paramref name="account"/>, null when deleted), or the 421 that ends the session.
+    /// </summary>
+    public static (Session Next, Reply? Ended) Refresh(Session session, UserView? account)
+    {
+        if (session.User is not { } user) return (session, null);
+        if (AccountEnded(account) is { } ended) return (session, ended);
+        var rights = user with { Admin = account!.Admin, ReadOnly = account.ReadOnly };
+        return (rights == user ? session : session with { Login = new Login.LoggedIn(rights) }, null);
+    }
+
+    /// <summary>The 421 that ends a session of a deleted (null) or banned account; null while the account stands.</summary>
+    public static Reply? AccountEnded(UserView? account) =>
+        account is null ? Reply.Closing("Your account has been deleted.")
+        : account.Banned ? Reply.Closing("Your account has been banned.")
+        : null;
+
+    /// <summary>Whether a new connection may be served: null, or the 421 that turns it away.</summary>
+    public static Reply? Admit(int sessions, int fromAddress, int maxSessions, int maxFromAddress) =>
+        sessions >= maxSessions ? Reply.Closing("Too many connections; try again later.")
+        : fromAddress >= maxFromAddress ? Reply.Closing("Too many connections from your address; try again later.")
+        : null;
+
+    // RNFR's pending name only survives into the very next command; a REST offset survives only until the transfer it
+    // announces (data-connection setup may come in between), never into an unrelated command.
+    private static Outcome Forget(Outcome outcome, string verb)
+    {
+        var next = outcome.Next;
+        var renameFrom = verb is "RNFR" ? next.RenameFrom : null;
+        var restartOffset = KeepsRestart.Contains(verb) ? next.RestartOffset : 0;
+        if (outcome is Outcome.Wait || (renameFrom == next.RenameFrom && restartOffset == next.RestartOffset)) return outcome;
+        return outcome with { Next = next with { RenameFrom = renameFrom, RestartOffset = restartOffset } };
     }
 
     private static readonly FrozenSet<string> KeepsRestart =
-        FrozenSet.Create(StringComparer.Ordinal, "REST", "PASV", "EPSV", "PORT", "EPRT", "TYPE", "MODE", "STRU", "NOOP", "SIZE", "MDTM", "FEAT", "OPTS");
+        FrozenSet.Create(StringComparer.Ordinal,
+            "REST", "PASV", "EPSV", "PORT", "EPRT", "TYPE", "MODE", "STRU", "NOOP", "SIZE", "MDTM", "FEAT", "OPTS");
 
-    private static Outcome Check(Context context, Session session, Request request)
+    /// <summary>A client that gets nothing but errors is closed, rather than answered forever.</summary>
+    private static Outcome CountErrors(Outcome outcome)
     {
-        var command = context.Commands.Find(request.Verb);
-        if (command is null)
-            return Out.Reply(session, Reply.Unknown(request.Verb));
-        return Guard(command, session, request) ?? command.Handle(context, session, request);
+        if (outcome is not Outcome.Respond respond) return outcome;
+        var errors = respond.Replies.Aggregate(respond.Next.Errors, (count, reply) => reply.Code >= 500 ? count + 1 : 0);
+        var counted = errors == respond.Next.Errors ? respond : respond with { Next = respond.Next with { Errors = errors } };
+        return errors < MaxConsecutiveErrors || respond.Close
+            ? counted
+            : counted with { Replies = respond.Replies.Add(Reply.TooManyErrors), Close = true };
     }
 
     /// <summary>The table-driven checks; null when the command may run.</summary>
@@ -652,6 +912,9 @@ public static class Protocol
         return null;
     }
 
+    // ---- the table ----
+
+    // Static fields initialise in order: the table is built from what is above it.
     private static readonly (AdminAction Action, string Verb, string Usage, string Help)[] AdminVerbs =
     [
         (AdminAction.AddUser, "ADDUSER", "ADDUSER <user> <password>", "Create a user with a home folder."),
@@ -661,65 +924,93 @@ public static class Protocol
     ];
 
     /// <summary>The built-in table.</summary>
-    public static readonly CommandTable BuiltIns = BuildTable();
+    public static readonly CommandTable BuiltIns = SessionCommands()
+        .Concat(NavigationCommands())
+        .Concat(FileCommands())
+        .Concat(TransferCommands())
+        .Concat(AdminCommands())
+        .Aggregate(CommandTable.Empty, (table, entry) => table.With(entry.Command, entry.Aliases));
 
-    private static CommandTable BuildTable()
+    private sealed record Entry(Command Command, params string[] Aliases);
+
+    private static Command C(string verb, Access access, string usage, string help, Handler handle) =>
+        new(verb, access, usage, help, handle);
+
+    private const Access Any = Access.Anyone, In = Access.LoggedIn, Adm = Access.Admin;
+    private const Argument Needed = Argument.Required;
+
+    private static IEnumerable<Entry> SessionCommands() =>
+    [
+        new(C("USER", Any, "USER <name>", "Start a login.", User) with { Argument = Needed }),
+        new(C("PASS", Any, "PASS <password>", "Finish a login.", Pass) with { Sequence = Sequence.AfterUser }),
+        new(C("QUIT", Any, "QUIT", "Close the connection.", Quit) with { DuringTransfer = true }),
+        new(C("NOOP", Any, "NOOP", "Do nothing.", (_, s, _) => Out.Reply(s, 200, "NOOP ok."))),
+        new(C("SYST", Any, "SYST", "Show the system type.", (_, s, _) => Out.Reply(s, 215, "UNIX Type: L8"))),
+        new(C("FEAT", Any, "FEAT", "List extensions.", Feat)),
+        new(C("OPTS", Any, "OPTS <option> [value]", "Set an option (UTF8, MLST).", Opts) with { Argument = Needed }),
+        new(C("HELP", Any, "HELP [command]", "Show help.", Help)),
+        new(C("STAT", Any, "STAT [path]", "Server status, or a listing on the control connection.", Stat) with { DuringTransfer = true }),
+        new(C("SITE", In, "SITE <command> [arguments]", "Site-specific commands; SITE HELP lists them.", Site) with { Argument = Needed }),
+        new(C("SITE HELP", In, "SITE HELP", "List SITE commands.", SiteHelp)),
+    ];
+
+    private static IEnumerable<Entry> NavigationCommands() =>
+    [
+        new(C("PWD", In, "PWD", "Print the current directory.", Pwd), "XPWD"),
+        new(C("CWD", In, "CWD <path>", "Change directory.", Cwd) with { Argument = Needed }, "XCWD"),
+        new(C("CDUP", In, "CDUP", "Go to the parent directory.", (c, s, _) => Cwd(c, s, new Request("CWD", ".."))), "XCUP"),
+        new(C("LIST", In, "LIST [path]", "List a directory (ls -l format).", (c, s, r) => ListCommand(c, s, r, ListKind.Long))),
+        new(C("NLST", In, "NLST [path]", "List names only.", (c, s, r) => ListCommand(c, s, r, ListKind.Names))),
+        new(C("MLSD", In, "MLSD [path]", "Machine-readable directory listing.", (c, s, r) => ListCommand(c, s, r, ListKind.Machine))),
+        new(C("MLST", In, "MLST [path]", "Machine-readable facts about one path.", Mlst)),
+        new(C("SIZE", In, "SIZE <file>", "Size of a file in bytes.", Size) with { Argument = Needed }),
+        new(C("MDTM", In, "MDTM <file>", "Modification time of a file.", Mdtm) with { Argument = Needed }),
+    ];
+
+    private static IEnumerable<Entry> FileCommands() =>
+    [
+        new(C("MKD", In, "MKD <path>", "Make a directory.", Mkd) with { Argument = Needed, Writes = true }, "XMKD"),
+        new(C("RMD", In, "RMD <path>", "Remove an empty directory.", Rmd) with { Argument = Needed, Writes = true }, "XRMD"),
+        new(C("DELE", In, "DELE <file>", "Delete a file.", Dele) with { Argument = Needed, Writes = true }),
+        new(C("RNFR", In, "RNFR <path>", "Rename from (followed by RNTO).", Rnfr) with { Argument = Needed, Writes = true }),
+        new(C("RNTO", In, "RNTO <path>", "Rename to (after RNFR).", Rnto)
+            with { Argument = Needed, Writes = true, Sequence = Sequence.AfterRenameFrom }),
+    ];
+
+    private static IEnumerable<Entry> TransferCommands() =>
+    [
+        new(C("RETR", In, "RETR <file>", "Download a file.", Retr) with { Argument = Needed }),
+        new(C("STOR", In, "STOR <file>", "Upload a file.", Stor) with { Argument = Needed, Writes = true }),
+        new(C("APPE", In, "APPE <file>", "Append to a file.", Appe) with { Argument = Needed, Writes = true }),
+        new(C("STOU", In, "STOU [name]", "Upload under a unique name.", Stou) with { Writes = true }),
+        new(C("REST", In, "REST <offset>", "Restart the next transfer at a byte offset.", Rest) with { Argument = Needed }),
+        new(C("TYPE", In, "TYPE A|I", "Set the transfer type.", TypeCommand) with { Argument = Needed }),
+        new(C("MODE", In, "MODE S", "Set the transfer mode (only S).", Mode) with { Argument = Needed }),
+        new(C("STRU", In, "STRU F", "Set the file structure (only F).", Stru) with { Argument = Needed }),
+        new(C("ALLO", In, "ALLO <bytes>", "Reserve space (not needed here).", Allo)),
+        new(C("PASV", In, "PASV", "Passive mode (IPv4).", Pasv)),
+        new(C("EPSV", In, "EPSV [1|2|ALL]", "Extended passive mode.", Epsv)),
+        new(C("PORT", In, "PORT h1,h2,h3,h4,p1,p2", "Active mode (IPv4).", Port) with { Argument = Needed }),
+        new(C("EPRT", In, "EPRT |proto|address|port|", "Extended active mode.", Eprt) with { Argument = Needed }),
+        new(C("ABOR", Any, "ABOR", "Abort the running transfer.", Abor) with { DuringTransfer = true }),
+    ];
+
+    private static IEnumerable<Entry> AdminCommands() => AdminVerbs.SelectMany(admin => new[]
     {
-        var t = CommandTable.Empty;
-        Command C(string verb, Access access, string usage, string help, Handler handle) => new(verb, access, usage, help, handle);
-        const Access Any = Access.Anyone, In = Access.LoggedIn, Adm = Access.Admin;
+        AdminEntry(admin.Verb, admin.Usage, admin.Help, admin.Action),
+        AdminEntry("SITE " + admin.Verb, "SITE " + admin.Usage, admin.Help, admin.Action),
+    });
 
-        t = t.With(C("USER", Any, "USER <name>", "Start a login.", User) with { Argument = Argument.Required });
-        t = t.With(C("PASS", Any, "PASS <password>", "Finish a login.", Pass) with { Sequence = Sequence.AfterUser });
-        t = t.With(C("QUIT", Any, "QUIT", "Close the connection.", (_, s, _) => Out.Close(s, new Reply(221, "Goodbye."))));
-        t = t.With(C("NOOP", Any, "NOOP", "Do nothing.", (_, s, _) => Out.Reply(s, 200, "NOOP ok.")));
-        t = t.With(C("SYST", Any, "SYST", "Show the system type.", (_, s, _) => Out.Reply(s, 215, "UNIX Type: L8")));
-        t = t.With(C("FEAT", Any, "FEAT", "List extensions.", Feat));
-        t = t.With(C("OPTS", Any, "OPTS <option> [value]", "Set an option (UTF8, MLST).", Opts) with { Argument = Argument.Required });
-        t = t.With(C("HELP", Any, "HELP [command]", "Show help.", Help));
-        t = t.With(C("STAT", Any, "STAT [path]", "Server status, or a listing on the control connection.", Stat));
-        t = t.With(C("SITE", In, "SITE <command> [arguments]", "Site-specific commands; SITE HELP lists them.", Site) with { Argument = Argument.Required });
-        t = t.With(C("SITE HELP", In, "SITE HELP", "List SITE commands.", SiteHelp));
-        t = t.With(C("PWD", In, "PWD", "Print the current directory.", (_, s, _) => Out.Reply(s, 257, $"{VirtualPath.Quote(s.Directory)} is the current directory.")), "XPWD");
-        t = t.With(C("CWD", In, "CWD <path>", "Change directory.", Cwd) with { Argument = Argument.Required }, "XCWD");
-        t = t.With(C("CDUP", In, "CDUP", "Go to the parent directory.", (c, s, _) => Cwd(c, s, new Request("CWD", ".."))), "XCUP");
-        t = t.With(C("MKD", In, "MKD <path>", "Make a directory.", Mkd) with { Argument = Argument.Required, Writes = true }, "XMKD");
-        t = t.With(C("RMD", In, "RMD <path>", "Remove an empty directory.", Rmd) with { Argument = Argument.Required, Writes = true }, "XRMD");
-        t = t.With(C("DELE", In, "DELE <file>", "Delete a file.", Dele) with { Argument = Argument.Required, Writes = true });
-        t = t.With(C("RNFR", In, "RNFR <path>", "Rename from (followed by RNTO).", Rnfr) with { Argument = Argument.Required, Writes = true });
-        t = t.With(C("RNTO", In, "RNTO <path>", "Rename to (after RNFR).", Rnto) with { Argument = Argument.Required, Writes = true, Sequence = Sequence.AfterRenameFrom });
-        t = t.With(C("LIST", In, "LIST [path]", "List a directory (ls -l format).", (c, s, r) => ListCommand(c, s, r, ListKind.Long)));
-        t = t.With(C("NLST", In, "NLST [path]", "List names only.", (c, s, r) => ListCommand(c, s, r, ListKind.Names)));
-        t = t.With(C("MLSD", In, "MLSD [path]", "Machine-readable directory listing.", (c, s, r) => ListCommand(c, s, r, ListKind.Machine)));
-        t = t.With(C("MLST", In, "MLST [path]", "Machine-readable facts about one path.", Mlst));
-        t = t.With(C("SIZE", In, "SIZE <file>", "Size of a file in bytes.", Size) with { Argument = Argument.Required });
-        t = t.With(C("MDTM", In, "MDTM <file>", "Modification time of a file.", Mdtm) with { Argument = Argument.Required });
-        t = t.With(C("RETR", In, "RETR <file>", "Download a file.", Retr) with { Argument = Argument.Required });
-        t = t.With(C("STOR", In, "STOR <file>", "Upload a file.", (c, s, r) => Store(c, s, r, WriteMode.Create)) with { Argument = Argument.Required, Writes = true });
-        t = t.With(C("APPE", In, "APPE <file>", "Append to a file.", (c, s, r) => Store(c, s, r, WriteMode.Append)) with { Argument = Argument.Required, Writes = true });
-        t = t.With(C("STOU", In, "STOU [name]", "Upload under a unique name.", (c, s, r) => Store(c, s, r, WriteMode.Unique)) with { Writes = true });
-        t = t.With(C("REST", In, "REST <offset>", "Restart the next transfer at a byte offset.", Rest) with { Argument = Argument.Required });
-        t = t.With(C("TYPE", In, "TYPE A|I", "Set the transfer type.", TypeCommand) with { Argument = Argument.Required });
-        t = t.With(C("MODE", In, "MODE S", "Set the transfer mode (only S).", (_, s, r) => r.Argument.Trim().Equals("S", StringComparison.OrdinalIgnoreCase) ? Out.Reply(s, 200, "Mode set to S.") : Out.Reply(s, 504, "Only mode S is supported.")) with { Argument = Argument.Required });
-        t = t.With(C("STRU", In, "STRU F", "Set the file structure (only F).", (_, s, r) => r.Argument.Trim().Equals("F", StringComparison.OrdinalIgnoreCase) ? Out.Reply(s, 200, "Structure set to F.") : Out.Reply(s, 504, "Only structure F is supported.")) with { Argument = Argument.Required });
-        t = t.With(C("ALLO", In, "ALLO <bytes>", "Reserve space (not needed here).", (_, s, _) => Out.Reply(s, 202, "No storage allocation necessary.")));
-        t = t.With(C("PASV", In, "PASV", "Passive mode (IPv4).", Pasv));
-        t = t.With(C("EPSV", In, "EPSV [1|2|ALL]", "Extended passive mode.", Epsv));
-        t = t.With(C("PORT", In, "PORT h1,h2,h3,h4,p1,p2", "Active mode (IPv4).", (_, s, r) => Active(s, DataAddress.ParsePort(r.Argument), "PORT")) with { Argument = Argument.Required });
-        t = t.With(C("EPRT", In, "EPRT |proto|address|port|", "Extended active mode.", (_, s, r) => Active(s, DataAddress.ParseEprt(r.Argument), "EPRT")) with { Argument = Argument.Required });
-        t = t.With(C("ABOR", Any, "ABOR", "Abort the running transfer.", (_, s, _) => Out.Reply(s, Reply.NothingToAbort)));
-        foreach (var (action, verb, usage, help) in AdminVerbs)
-        {
-            t = t.With(C(verb, Adm, usage, help, (_, s, r) => Administer(s, r, action, usage)) with { Argument = Argument.Required });
-            t = t.With(C("SITE " + verb, Adm, "SITE " + usage, help, (_, s, r) => Administer(s, r, action, "SITE " + usage)) with { Argument = Argument.Required });
-        }
-        return t;
-    }
+    private static Entry AdminEntry(string verb, string usage, string help, AdminAction action) =>
+        new(C(verb, Adm, usage, help, (_, s, r) => Administer(s, r, action, usage)) with { Argument = Needed });
+
+    // ---- session: login, quit, features, options, help, status ----
 
     private static Outcome User(Context context, Session session, Request request)
     {
         if (session.User is not null) return Out.Reply(session, 530, "Already logged in; reconnect to change user.");
-        return Out.Reply(session with { Login = new Login.AwaitingPassword(request.Argument) }, 331, $"Password required for {Reply.Sanitize(request.Argument)}.");
+        var awaiting = session with { Login = new Login.AwaitingPassword(request.Argument) };
+        return Out.Reply(awaiting, 331, $"Password required for {Reply.Sanitize(request.Argument)}.");
     }
 
     private static Outcome Pass(Context context, Session session, Request request)
@@ -728,11 +1019,38 @@ public static class Protocol
         var pending = session with { Login = Login.None };
         return Out.Do(pending, new Effect.Authenticate(name, request.Argument), result => result switch
         {
-            EffectResult.Authenticated a => Out.Reply(pending with { Login = new Login.LoggedIn(a.User), Directory = "/" }, 230, $"User {a.User.Name} logged in."),
-            EffectResult.Refused r => new Outcome.Respond(pending, [r.Reply], r.Reply.Code == 421),
+            EffectResult.Authenticated a => LoggedIn(pending with { Login = new Login.LoggedIn(a.User), Directory = "/" }, a.User),
+            EffectResult.LoginFailed { Reason: LoginFailure.LockedOut } f => Out.Close(pending, LoginRefused(f)),
+            EffectResult.LoginFailed { Reason: LoginFailure.HomeUnavailable } f => Out.Reply(pending, LoginRefused(f)),
+            EffectResult.LoginFailed f => Tell(pending, new PluginEvent.LoginFailed(name), LoginRefused(f)),
             _ => throw Unexpected(result),
         });
     }
+
+    private static Outcome LoggedIn(Session session, UserView user) =>
+        Tell(session, new PluginEvent.LoggedIn(), new Reply(230, $"User {user.Name} logged in."));
+
+    private static Reply LoginRefused(EffectResult.LoginFailed failure) => failure.Reason switch
+    {
+        LoginFailure.Incorrect => new(530, "Login incorrect."),
+        LoginFailure.Banned => new(530, "Login refused: this account is banned."),
+        LoginFailure.HomeUnavailable => new(530, "Login refused: your home folder is unavailable; ask the administrator."),
+        LoginFailure.LockedOut => Reply.Closing($"Too many failed logins from your address; try again in {WaitText(failure.LockedFor)}."),
+        _ => throw new InvalidOperationException($"unknown login failure {failure.Reason}"),
+    };
+
+    private static string WaitText(TimeSpan wait) => wait.TotalSeconds < 120
+        ? $"{Math.Ceiling(wait.TotalSeconds):0} seconds"
+        : $"{Math.Ceiling(wait.TotalMinutes):0} minutes";
+
+    /// <summary>Tells the plugins about <paramref name="happened"/>, then replies.</summary>
+    private static Outcome Tell(Session session, PluginEvent happened, Reply reply) =>
+        Out.Do(session, new Effect.Notify(happened), _ => Out.Reply(session, reply));
+
+    /// <summary>During a transfer QUIT waits for it (RFC 959), and marks an upload in progress as meant to stand.</summary>
+    private static Outcome Quit(Context context, Session session, Request request) => session.Transfer is null
+        ? Out.Close(session, new Reply(221, "Goodbye."))
+        : Out.Wait(session with { QuitSent = true }, request);
 
     private static Outcome Feat(Context context, Session session, Request request)
     {
@@ -749,7 +1067,9 @@ public static class Protocol
         return option.ToUpperInvariant() switch
         {
             // UTF-8 is always on; Windows Explorer still needs the 200.
-            "UTF8" or "UTF-8" => value.Trim().ToUpperInvariant() is "ON" or "" ? Out.Reply(session, 200, "UTF8 mode is always on.") : Out.Reply(session, 504, "UTF8 cannot be turned off."),
+            "UTF8" or "UTF-8" => value.Trim().ToUpperInvariant() is "ON" or ""
+                ? Out.Reply(session, 200, "UTF8 mode is always on.")
+                : Out.Reply(session, 504, "UTF8 cannot be turned off."),
             "MLST" => SetFacts(session, value),
             _ => Out.Reply(session, 501, $"Unknown option \"{Reply.Sanitize(option)}\"."),
         };
@@ -802,34 +1122,53 @@ public static class Protocol
         return Guard(command, session, inner) ?? command.Handle(context, session, inner);
     }
 
-    private static Outcome Stat(Context context, Session session, Request request)
+    /// <summary>STAT: during a transfer, its progress (STAT with a path waits); else a path's listing or the status.</summary>
+    private static Outcome Stat(Context context, Session session, Request request) => (session.Transfer, request.HasArgument) switch
     {
-        if (request.HasArgument)
+        (not null, true) => Out.Wait(session, request),
+        (not null, false) => Out.Do(session, new Effect.TransferProgress(), result => result switch
         {
-            if (session.User is null) return Out.Reply(session, Reply.NotLoggedIn);
-            return WithPath(session, request.Argument, path => Out.Do(session, new Effect.Stat(path), result => result switch
-            {
-                EffectResult.Stat { Entry: null } => Out.Reply(session, 550, $"{Reply.Sanitize(request.Argument)}: No such file or directory."),
-                EffectResult.Stat { Entry.IsDirectory: true } => Out.Do(session, new Effect.List(path), listed => listed switch
-                {
-                    EffectResult.Listing l => Out.Reply(session, new Reply(213, [.. l.Entries.Select(e => Listing.Unix(e, context.Now, session.User!.ReadOnly)).Prepend($"Status of {path}:").Append("End of status.")])),
-                    EffectResult.Failed f => Out.Reply(session, 550, f.Reason),
-                    _ => throw Unexpected(listed),
-                }),
-                EffectResult.Stat s => Out.Reply(session, new Reply(213, [$"Status of {path}:", Listing.Unix(s.Entry! with { Name = VirtualPath.Name(path) }, context.Now, session.User!.ReadOnly), "End of status."])),
-                _ => throw Unexpected(result),
-            }));
-        }
-        return Out.Do(session, new Effect.ServerStatus(), result => result switch
-        {
-            EffectResult.Status status => Out.Reply(session, new Reply(211, [.. StatusLines(context, session).Concat(status.Lines).Prepend($"{context.Options.ServerName} status:").Append("End of status.")])),
+            EffectResult.Progress p => Out.Reply(session, 213, $"Transfer in progress: {p.Bytes} bytes so far."),
             _ => throw Unexpected(result),
+        }),
+        (null, true) when session.User is null => Out.Reply(session, Reply.NotLoggedIn),
+        (null, true) => StatPath(context, session, request.Argument),
+        (null, false) => Out.Do(session, new Effect.ServerStatus(), result => result switch
+        {
+            EffectResult.Status status => Out.Reply(session, ServerStatus(context, session, status)),
+            _ => throw Unexpected(result),
+        }),
+    };
+
+    private static Outcome StatPath(Context context, Session session, string argument) =>
+        WithEntry(session, argument, (path, entry) => entry switch
+        {
+            null => Out.Reply(session, 550, $"{Reply.Sanitize(argument)}: No such file or directory."),
+            { IsDirectory: true } => WithListing(session, path, entries => Out.Reply(session, StatusOf(context, session, path, entries))),
+            _ => Out.Reply(session, StatusOf(context, session, path, [entry with { Name = VirtualPath.Name(path) }])),
         });
+
+    private static Reply StatusOf(Context context, Session session, string path, IEnumerable<FileEntry> entries)
+    {
+        var lines = entries.Select(e => Listing.Unix(e, context.Now, session.User!.ReadOnly));
+        return new(213, [.. lines.Prepend($"Status of {path}:").Append("End of status.")]);
     }
 
-    private static IEnumerable<string> StatusLines(Context context, Session session)
+    private static Reply ServerStatus(Context context, Session session, EffectResult.Status status)
     {
-        yield return $" Connected from {DataAddress.Normalize(session.Remote.Address)}";
+        var up = status.Uptime;
+        IEnumerable<string> server =
+        [
+            $" {status.Sessions} session(s) connected",
+            $" Up for {(int)up.TotalDays}d {up.Hours:00}:{up.Minutes:00}:{up.Seconds:00}",
+        ];
+        var lines = StatusLines(session).Concat(server).Prepend($"{context.Options.ServerName} status:").Append("End of status.");
+        return new Reply(211, [.. lines]);
+    }
+
+    private static IEnumerable<string> StatusLines(Session session)
+    {
+        yield return $" Connected from {Addresses.Normalize(session.Remote.Address)}";
         yield return session.User is { } user ? $" Logged in as {user.Name}{(user.Admin ? " (admin)" : "")}" : " Not logged in";
         yield return $" TYPE: {(session.Type == TransferType.Ascii ? "ASCII" : "BINARY")}, STRUcture: File, MODE: Stream";
         yield return $" Current directory: {session.Directory}";
@@ -842,23 +1181,72 @@ public static class Protocol
         };
     }
 
-    /// <summary>Resolves a client path or answers 553/501 for one that can never be valid.</summary>
+    // ---- navigation and lookups ----
+
+    /// <summary>Resolves a client path or answers 553 for one that can never be valid.</summary>
     private static Outcome WithPath(Session session, string argument, Func<string, Outcome> then)
     {
         var path = VirtualPath.Resolve(session.Directory, argument);
-        return path is null ? Out.Reply(session, 553, "File name not allowed.") : then(path);
+        return path is null ? Out.Reply(session, 553, Reasons.NameNotAllowed) : then(path);
     }
 
-    private static Outcome Cwd(Context context, Session session, Request request) =>
-        WithPath(session, request.Argument, path => Out.Do(session, new Effect.Stat(path), result => result switch
-        {
-            EffectResult.Stat { Entry.IsDirectory: true } => Out.Reply(session with { Directory = path }, 250, $"Directory changed to {path}."),
-            EffectResult.Stat { Entry: null } => Out.Reply(session, 550, $"{Reply.Sanitize(request.Argument)}: No such directory."),
-            EffectResult.Stat => Out.Reply(session, 550, $"{Reply.Sanitize(request.Argument)}: Not a directory."),
-            _ => throw Unexpected(result),
-        }));
+    /// <summary>Resolves a client path and looks it up: the entry, or null when nothing is there.</summary>
+    private static Outcome WithEntry(Session session, string argument, Func<string, FileEntry?, Outcome> then) =>
+        WithPath(session, argument, path => Lookup(session, path, entry => then(path, entry)));
 
-    private static Outcome Simple(Session session, string argument, Func<string, Effect> effect, Func<string, Reply> success, string rootMessage) =>
+    private static Outcome Lookup(Session session, string path, Func<FileEntry?, Outcome> then) =>
+        Out.Do(session, new Effect.Stat(path), result => result switch
+        {
+            EffectResult.Stat s => then(s.Entry),
+            _ => throw Unexpected(result),
+        });
+
+    /// <summary>Lists a folder, or answers 550 with the reason it could not be listed.</summary>
+    private static Outcome WithListing(Session session, string path, Func<ImmutableArray<FileEntry>, Outcome> then) =>
+        Out.Do(session, new Effect.List(path), result => result switch
+        {
+            EffectResult.Listing l => then(l.Entries),
+            EffectResult.Failed f => Out.Reply(session, 550, f.Reason),
+            _ => throw Unexpected(result),
+        });
+
+    /// <summary>Looks up a file: 550 when it is missing or a folder.</summary>
+    private static Outcome WithFile(Session session, string argument, Func<string, FileEntry, Outcome> then) =>
+        WithEntry(session, argument, (path, entry) => entry switch
+        {
+            null => Out.Reply(session, 550, $"{Reply.Sanitize(argument)}: No such file."),
+            { IsDirectory: true } => Out.Reply(session, 550, $"{Reply.Sanitize(argument)}: Is a directory, not a file."),
+            _ => then(path, entry),
+        });
+
+    private static Outcome Pwd(Context context, Session session, Request request) =>
+        Out.Reply(session, 257, $"{VirtualPath.Quote(session.Directory)} is the current directory.");
+
+    private static Outcome Cwd(Context context, Session session, Request request) =>
+        WithEntry(session, request.Argument, (path, entry) => entry switch
+        {
+            { IsDirectory: true } => Out.Reply(session with { Directory = path }, 250, $"Directory changed to {path}."),
+            null => Out.Reply(session, 550, $"{Reply.Sanitize(request.Argument)}: No such directory."),
+            _ => Out.Reply(session, 550, $"{Reply.Sanitize(request.Argument)}: Not a directory."),
+        });
+
+    private static Outcome Size(Context context, Session session, Request request) =>
+        WithFile(session, request.Argument, (_, entry) => Out.Reply(session, 213, entry.Size.ToString(CultureInfo.InvariantCulture)));
+
+    private static Outcome Mdtm(Context context, Session session, Request request) =>
+        WithFile(session, request.Argument, (_, entry) => Out.Reply(session, 213, Listing.Timestamp(entry.Modified)));
+
+    private static Outcome Mlst(Context context, Session session, Request request) =>
+        WithEntry(session, request.HasArgument ? request.Argument : ".", (path, entry) => entry is null
+            ? Out.Reply(session, 550, $"{Reply.Sanitize(request.Argument)}: No such file or directory.")
+            : Out.Reply(session, new Reply(250, [$"Listing {path}", " " + Facts(session, entry with { Name = path }), "End"])));
+
+    private static string Facts(Session session, FileEntry entry) => Listing.Facts(entry, session.Facts, session.User!.ReadOnly);
+
+    // ---- changes to files ----
+
+    private static Outcome Simple(Session session, string argument, Func<string, Effect> effect, Func<string, Reply> success,
+        string rootMessage) =>
         WithPath(session, argument, path => path == "/"
             ? Out.Reply(session, 550, rootMessage)
             : Out.Do(session, effect(path), result => result switch
@@ -869,30 +1257,33 @@ public static class Protocol
             }));
 
     private static Outcome Mkd(Context context, Session session, Request request) =>
-        Simple(session, request.Argument, p => new Effect.MakeDirectory(p), p => new Reply(257, $"{VirtualPath.Quote(p)} created."), "The root directory already exists.");
+        Simple(session, request.Argument, p => new Effect.MakeDirectory(p), p => new Reply(257, $"{VirtualPath.Quote(p)} created."),
+            "The root directory already exists.");
 
     private static Outcome Rmd(Context context, Session session, Request request) =>
-        Simple(session, request.Argument, p => new Effect.RemoveDirectory(p), _ => new Reply(250, "Directory removed."), "The root directory cannot be removed.");
+        Simple(session, request.Argument, p => new Effect.RemoveDirectory(p), _ => new Reply(250, "Directory removed."),
+            "The root directory cannot be removed.");
 
     private static Outcome Dele(Context context, Session session, Request request) =>
-        Simple(session, request.Argument, p => new Effect.DeleteFile(p), _ => new Reply(250, "File deleted."), "The root directory is not a file.");
+        Simple(session, request.Argument, p => new Effect.DeleteFile(p), _ => new Reply(250, "File deleted."),
+            "The root directory is not a file.");
 
     private static Outcome Rnfr(Context context, Session session, Request request) =>
         WithPath(session, request.Argument, path => path == "/"
             ? Out.Reply(session, 550, "The root directory cannot be renamed.")
-            : Out.Do(session, new Effect.Stat(path), result => result switch
-            {
-                EffectResult.Stat { Entry: null } => Out.Reply(session, 550, $"{Reply.Sanitize(request.Argument)}: No such file or directory."),
-                EffectResult.Stat => Out.Reply(session with { RenameFrom = path }, 350, "Ready for RNTO."),
-                _ => throw Unexpected(result),
-            }));
+            : Lookup(session, path, entry => entry is null
+                ? Out.Reply(session, 550, $"{Reply.Sanitize(request.Argument)}: No such file or directory.")
+                : Out.Reply(session with { RenameFrom = path }, 350, "Ready for RNTO.")));
 
     private static Outcome Rnto(Context context, Session session, Request request)
     {
         var from = session.RenameFrom!;
         var cleared = session with { RenameFrom = null };
-        return Simple(cleared, request.Argument, to => new Effect.Rename(from, to), _ => new Reply(250, "Rename successful."), "The root directory cannot be replaced.");
+        return Simple(cleared, request.Argument, to => new Effect.Rename(from, to), _ => new Reply(250, "Rename successful."),
+            "The root directory cannot be replaced.");
     }
+
+    // ---- listings ----
 
     private enum ListKind { Long, Names, Machine }
 
@@ -902,23 +1293,24 @@ public static class Protocol
         var argument = string.Join(' ', request.Argument.Split(' ').SkipWhile(a => a.StartsWith('-') && kind != ListKind.Machine));
         if (DataNotReady(session) is { } notReady) return notReady;
         var (folder, pattern) = Listing.SplitPattern(argument);
+        return WithEntry(session, folder, (path, entry) => entry switch
+        {
+            null => Out.Reply(session, 550, $"{Reply.Sanitize(argument)}: No such file or directory."),
+            { IsDirectory: false } when kind == ListKind.Machine => Out.Reply(session, 501, "MLSD needs a directory; use MLST for a file."),
+            { IsDirectory: false } when pattern is not null => Out.Reply(session, 550, $"{Reply.Sanitize(folder)}: Not a directory."),
+            // A file lists as itself: NLST names it as it was asked for, the others by its name.
+            { IsDirectory: false } => SendListing(context, session, kind, [entry with { Name = AsListed(kind, folder, path) }], path),
+            _ => WithListing(session, path, entries => SendListing(context, session, kind, Matching(entries, kind, folder, pattern), path)),
+        });
+    }
+
+    private static string AsListed(ListKind kind, string folder, string path) => kind == ListKind.Names ? folder : VirtualPath.Name(path);
+
+    private static ImmutableArray<FileEntry> Matching(ImmutableArray<FileEntry> entries, ListKind kind, string folder, string? pattern)
+    {
         // NLST names what it lists the way the client asked ("d/a.txt" for "NLST d"), as vsftpd does: mget relies on it.
         var prefix = kind == ListKind.Names && folder.Length > 0 ? folder.TrimEnd('/') + "/" : "";
-        return WithPath(session, folder, path => Out.Do(session, new Effect.Stat(path), stat => stat switch
-        {
-            EffectResult.Stat { Entry: null } => Out.Reply(session, 550, $"{Reply.Sanitize(argument)}: No such file or directory."),
-            EffectResult.Stat { Entry.IsDirectory: false } when kind == ListKind.Machine => Out.Reply(session, 501, "MLSD needs a directory; use MLST for a file."),
-            EffectResult.Stat { Entry.IsDirectory: false } when pattern is not null => Out.Reply(session, 550, $"{Reply.Sanitize(folder)}: Not a directory."),
-            EffectResult.Stat { Entry.IsDirectory: false } s => SendListing(context, session, kind, [s.Entry! with { Name = kind == ListKind.Names ? folder : VirtualPath.Name(path) }], path),
-            EffectResult.Stat => Out.Do(session, new Effect.List(path), listed => listed switch
-            {
-                EffectResult.Listing l => SendListing(context, session, kind,
-                    [.. l.Entries.Where(e => pattern is null || Listing.Matches(pattern, e.Name)).Select(e => e with { Name = prefix + e.Name })], path),
-                EffectResult.Failed f => Out.Reply(session, 550, f.Reason),
-                _ => throw Unexpected(listed),
-            }),
-            _ => throw Unexpected(stat),
-        }));
+        return [.. entries.Where(e => pattern is null || Listing.Matches(pattern, e.Name)).Select(e => e with { Name = prefix + e.Name })];
     }
 
     private static Outcome SendListing(Context context, Session session, ListKind kind, ImmutableArray<FileEntry> entries, string path)
@@ -931,31 +1323,10 @@ public static class Protocol
             ListKind.Machine => entries.Select(e => Listing.Facts(e, session.Facts, readOnly)),
             _ => throw new InvalidOperationException($"unknown listing {kind}"),
         };
-        return Transfer(session, new Effect.SendText(Listing.Lines(lines), $"listing of {path}"), _ => Reply.TransferComplete);
+        return Transfer(session, new Effect.SendText(Listing.Lines(lines), $"listing of {path}"));
     }
 
-    private static Outcome Mlst(Context context, Session session, Request request) =>
-        WithPath(session, request.HasArgument ? request.Argument : ".", path => Out.Do(session, new Effect.Stat(path), result => result switch
-        {
-            EffectResult.Stat { Entry: null } => Out.Reply(session, 550, $"{Reply.Sanitize(request.Argument)}: No such file or directory."),
-            EffectResult.Stat s => Out.Reply(session, new Reply(250, [$"Listing {path}", " " + Listing.Facts(s.Entry! with { Name = path }, session.Facts, session.User!.ReadOnly), "End"])),
-            _ => throw Unexpected(result),
-        }));
-
-    private static Outcome WithFile(Session session, string argument, Func<string, FileEntry, Outcome> then) =>
-        WithPath(session, argument, path => Out.Do(session, new Effect.Stat(path), result => result switch
-        {
-            EffectResult.Stat { Entry: null } => Out.Reply(session, 550, $"{Reply.Sanitize(argument)}: No such file."),
-            EffectResult.Stat { Entry.IsDirectory: true } => Out.Reply(session, 550, $"{Reply.Sanitize(argument)}: Is a directory, not a file."),
-            EffectResult.Stat s => then(path, s.Entry!),
-            _ => throw Unexpected(result),
-        }));
-
-    private static Outcome Size(Context context, Session session, Request request) =>
-        WithFile(session, request.Argument, (_, entry) => Out.Reply(session, 213, entry.Size.ToString(CultureInfo.InvariantCulture)));
-
-    private static Outcome Mdtm(Context context, Session session, Request request) =>
-        WithFile(session, request.Argument, (_, entry) => Out.Reply(session, 213, Listing.Timestamp(entry.Modified)));
+    // ---- transfers: starting one ----
 
     private static Outcome Retr(Context context, Session session, Request request)
     {
@@ -964,8 +1335,14 @@ public static class Protocol
         var cleared = session with { RestartOffset = 0 };
         return WithFile(cleared, request.Argument, (path, entry) => offset > entry.Size
             ? Out.Reply(cleared, PastEnd(offset, entry.Size))
-            : Transfer(cleared, new Effect.SendFile(path, offset, session.Type), _ => Reply.TransferComplete));
+            : Transfer(cleared, new Effect.SendFile(path, offset, session.Type)));
     }
+
+    private static Outcome Stor(Context context, Session session, Request request) => Store(context, session, request, WriteMode.Create);
+
+    private static Outcome Appe(Context context, Session session, Request request) => Store(context, session, request, WriteMode.Append);
+
+    private static Outcome Stou(Context context, Session session, Request request) => Store(context, session, request, WriteMode.Unique);
 
     private static Outcome Store(Context context, Session session, Request request, WriteMode requested)
     {
@@ -973,59 +1350,170 @@ public static class Protocol
         var offset = session.RestartOffset;
         var cleared = session with { RestartOffset = 0 };
         var argument = requested == WriteMode.Unique && !request.HasArgument ? "upload" : request.Argument;
-        return WithPath(cleared, argument, path => Out.Do(cleared, new Effect.Stat(path), result => result switch
-        {
-            EffectResult.Stat { Entry.IsDirectory: true } => Out.Reply(cleared, 550, $"{Reply.Sanitize(argument)}: Is a directory."),
-            EffectResult.Stat stat => ChooseWrite(context, cleared, path, stat.Entry, requested, offset),
-            _ => throw Unexpected(result),
-        }));
+        return WithEntry(cleared, argument, (path, entry) => entry is { IsDirectory: true }
+            ? Out.Reply(cleared, 550, $"{Reply.Sanitize(argument)}: Is a directory.")
+            : ChooseWrite(context, cleared, path, entry, requested, offset));
     }
 
-    private static Reply PastEnd(long offset, long size) => new(554, $"Restart offset {offset} is past the end of the file ({size} bytes).");
+    private static Reply PastEnd(long offset, long size) =>
+        new(554, $"Restart offset {offset} is past the end of the file ({size} bytes).");
 
     private static Outcome ChooseWrite(Context context, Session session, string path, FileEntry? existing, WriteMode requested, long offset)
     {
         if (requested == WriteMode.Create && offset > 0 && existing is not null && offset > existing.Size)
             return Out.Reply(session, PastEnd(offset, existing.Size));
+        var overwrite = context.Options.AllowOverwrite;
         var mode = requested switch
         {
             // Resuming may only continue a file, not rewrite part of it, unless overwriting is allowed.
-            WriteMode.Create when offset > 0 => existing is null ? null
-                : offset == existing.Size || context.Options.AllowOverwrite ? WriteMode.Resume : (WriteMode?)null,
+            WriteMode.Create when offset > 0 => existing is not null && (offset == existing.Size || overwrite) ? WriteMode.Resume : null,
             WriteMode.Create when existing is null => WriteMode.Create,
-            WriteMode.Create => context.Options.AllowOverwrite ? WriteMode.Overwrite : (WriteMode?)null,
+            WriteMode.Create => overwrite ? WriteMode.Overwrite : (WriteMode?)null,
             _ => requested,
         };
-        if (mode is null)
-            return (existing, offset) switch
-            {
-                (null, _) => Out.Reply(session, 550, $"Cannot resume: {VirtualPath.Name(path)} does not exist."),
-                (_, > 0) => Out.Reply(session, 550,
-                    $"{VirtualPath.Name(path)}: resuming at {offset} would overwrite data ({existing.Size} bytes exist) and overwriting is disabled on this server."),
-                _ => Out.Reply(session, 550, $"{VirtualPath.Name(path)}: File exists; overwriting is disabled on this server."),
-            };
-        return Transfer(session, new Effect.ReceiveFile(path, mode.Value, offset, session.Type), t => mode == WriteMode.Unique
-            ? new Reply(226, $"Transfer complete; stored as {VirtualPath.Name(t.StoredAs)}.")
-            : Reply.TransferComplete);
+        if (mode is not { } chosen) return Out.Reply(session, WriteRefused(path, existing, offset));
+        return Transfer(session, new Effect.ReceiveFile(path, chosen, offset, session.Type));
     }
 
-    /// <summary>The data connection is used once: after a transfer the plan is cleared.</summary>
-    private static Outcome Transfer(Session session, Effect effect, Func<EffectResult.Transferred, Reply> success)
+    private static Reply WriteRefused(string path, FileEntry? existing, long offset) => (existing, offset) switch
     {
-        var after = session with { Data = DataPlan.None };
-        // The shell reads the plan from the session it is handed; it is spent once the transfer is over.
-        return Out.Do(session, effect, result => result switch
-        {
-            EffectResult.Transferred { Completed: true } t => Out.Reply(after, success(t)),
-            EffectResult.Transferred t => Out.Reply(after, t.Error is null ? Reply.TransferAborted : new Reply(t.ErrorCode, t.Error)),
-            EffectResult.Failed f => Out.Reply(after, 550, f.Reason),
-            EffectResult.Refused r => Out.Reply(after, r.Reply),
-            _ => throw Unexpected(result),
-        });
+        (null, _) => new(550, $"Cannot resume: {VirtualPath.Name(path)} does not exist."),
+        (_, > 0) => new(550, $"{VirtualPath.Name(path)}: resuming at {offset} would overwrite data ({existing.Size} bytes exist) " +
+            "and overwriting is disabled on this server."),
+        _ => new(550, $"{VirtualPath.Name(path)}: File exists; overwriting is disabled on this server."),
+    };
+
+    /// <summary>The data connection is used once: the plan goes with the transfer, and the session has none after it.</summary>
+    private static Outcome Transfer(Session session, Effect.Transfer transfer)
+    {
+        var running = transfer with { Plan = session.Data };
+        return new Outcome.StartTransfer(session with { Transfer = running, Data = DataPlan.None }, running);
     }
 
     private static Outcome? DataNotReady(Session session) =>
         session.Data is DataPlan.Unset ? Out.Reply(session, 425, "Use PORT, PASV, EPRT or EPSV first.") : null;
+
+    /// <summary>The 150 that opens a transfer: a download names its size, STOU the name it will store under (RFC 1123 4.1.2.9).</summary>
+    public static Reply Opening(Effect.Transfer transfer, long size = 0, string storedName = "") => transfer switch
+    {
+        Effect.SendFile send =>
+            new(150, $"Opening {ModeName(send.Type)} mode data connection for {VirtualPath.Name(send.Path)} ({size} bytes)."),
+        Effect.SendText => new(150, "Here comes the directory listing."),
+        Effect.ReceiveFile { Mode: WriteMode.Unique } => new(150, $"FILE: {storedName}"),
+        Effect.ReceiveFile receive => new(150, $"Ok to send data ({ModeName(receive.Type)} mode)."),
+        _ => throw new InvalidOperationException($"unknown transfer {transfer.GetType().Name}"),
+    };
+
+    private static string ModeName(TransferType type) => type == TransferType.Ascii ? "ASCII" : "BINARY";
+
+    // ---- transfers: while one runs, and when it ends ----
+
+    private static Outcome Abor(Context context, Session session, Request request) => session.Transfer is null
+        ? Out.Reply(session, Reply.NothingToAbort)
+        : Out.Do(session, new Effect.AbortTransfer(), result => Out.Map(Ended(session, result), AbortDone));
+
+    private static Outcome AbortDone(Outcome ended) =>
+        ended is Outcome.Respond r ? r with { Replies = r.Replies.Add(Reply.AbortDone) } : throw Unexpected(ended);
+
+    private static Outcome Ended(Session session, EffectResult result)
+    {
+        var transfer = session.Transfer ?? throw new InvalidOperationException("no transfer is in progress");
+        var after = session with { Transfer = null };
+        return result switch
+        {
+            EffectResult.Failed f => Out.Reply(after, 550, f.Reason),
+            EffectResult.Refused r => Out.Reply(after, r.Reply),
+            // The 150 went out: like any positive reply, it ends a run of errors.
+            EffectResult.Transferred { Completed: false } t => Out.Reply(after with { Errors = 0 }, Failure(transfer, t)),
+            EffectResult.Transferred t => Delivered(session with { Errors = 0 }, transfer, t),
+            _ => throw Unexpected(result),
+        };
+    }
+
+    private static Outcome Delivered(Session session, Effect.Transfer transfer, EffectResult.Transferred done)
+    {
+        var after = session with { Transfer = null };
+        return transfer switch
+        {
+            Effect.ReceiveFile upload => UploadEnded(session, upload, done),
+            Effect.SendFile send => Tell(after, new PluginEvent.FileSent(send.Path, done.Bytes), Reply.TransferComplete),
+            _ => Out.Reply(after, Reply.TransferComplete),
+        };
+    }
+
+    private static Reply Failure(Effect.Transfer transfer, EffectResult.Transferred t) => t.Fault switch
+    {
+        TransferFault.Interrupted => Reply.TransferAborted,
+        TransferFault.ReadError => new(451, "Local error: the file could not be read."),
+        TransferFault.WriteError => new(451, "Local error: the file could not be written (disk full?)."),
+        TransferFault.TooLarge =>
+            new(552, $"{NameOf(transfer)}: Exceeded storage allocation (this upload may bring at most {t.Limit} bytes)."),
+        TransferFault.NameTaken => new(451, $"{NameOf(transfer)}: File exists; overwriting is disabled on this server."),
+        TransferFault.Crashed => new(451, "Local error in processing."),
+        _ => throw new InvalidOperationException($"not a failure: {t.Fault}"),
+    };
+
+    private static string NameOf(Effect.Transfer transfer) => transfer switch
+    {
+        Effect.SendFile s => VirtualPath.Name(s.Path),
+        Effect.ReceiveFile r => VirtualPath.Name(r.Path),
+        Effect.SendText t => t.What,
+        _ => throw new InvalidOperationException($"unknown transfer {transfer.GetType().Name}"),
+    };
+
+    /// <summary>
+    /// In stream mode the end of the data connection marks the end of the file, and a client that dies mid-upload closes
+    /// it the same way. Its control connection goes down with it, but not always first: a killed process closes its
+    /// sockets one by one, and under load the two ends can arrive milliseconds apart. So a finished upload is stored only
+    /// if the control connection stays open a moment longer; a client that said QUIT meant its upload to stand.
+    /// An append or resume has already written in place: it is only checked, not waited for.
+    /// </summary>
+    private static Outcome UploadEnded(Session session, Effect.ReceiveFile upload, EffectResult.Transferred received)
+    {
+        if (session.QuitSent) return Commit(session, upload);
+        var inPlace = upload.Mode is WriteMode.Resume or WriteMode.Append;
+        var wait = inPlace ? TimeSpan.Zero : SettleTime(received.Elapsed);
+        return Out.Do(session, new Effect.WatchControl(wait), result => result switch
+        {
+            EffectResult.Control { Closed: true } => Discard(session, "the control connection closed with the data connection"),
+            EffectResult.Control => Commit(session, upload),
+            _ => throw Unexpected(result),
+        });
+    }
+
+    private static Outcome Discard(Session session, string reason) =>
+        Out.Do(session, new Effect.DiscardUpload(reason), _ => Out.Reply(session with { Transfer = null }, Reply.TransferAborted));
+
+    private static Outcome Commit(Session session, Effect.ReceiveFile upload)
+    {
+        var after = session with { Transfer = null };
+        return Out.Do(session, new Effect.CommitUpload(), result => result switch
+        {
+            EffectResult.Transferred { Completed: true } stored =>
+                Tell(after, new PluginEvent.FileReceived(stored.StoredAs, stored.Bytes), StoredReply(upload, stored)),
+            EffectResult.Transferred t => Out.Reply(after, Failure(upload, t)),
+            _ => throw Unexpected(result),
+        });
+    }
+
+    private static Reply StoredReply(Effect.ReceiveFile upload, EffectResult.Transferred stored) => upload.Mode == WriteMode.Unique
+        ? new Reply(226, $"Transfer complete; stored as {VirtualPath.Name(stored.StoredAs)}.")
+        : Reply.TransferComplete;
+
+    /// <summary>
+    /// How long a finished whole-file upload waits for a dying client's control connection to close. Bounded by the
+    /// transfer's own length, so a batch of small files is not slowed much; a client is rarely killed inside a
+    /// transfer that short.
+    /// </summary>
+    private static TimeSpan SettleTime(TimeSpan transfer) =>
+        transfer < TimerTick ? TimeSpan.Zero : transfer < MaxSettleTime ? transfer : MaxSettleTime;
+
+    private static readonly TimeSpan MaxSettleTime = TimeSpan.FromMilliseconds(50);
+
+    // Windows timers tick every 15.6 ms: a shorter wait would last a whole tick, more than the transfer itself.
+    private static readonly TimeSpan TimerTick = OperatingSystem.IsWindows() ? TimeSpan.FromMilliseconds(16) : TimeSpan.Zero;
+
+    // ---- data connections and transfer parameters ----
 
     private static Outcome Rest(Context context, Session session, Request request) =>
         long.TryParse(request.Argument.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var offset)
@@ -1043,10 +1531,20 @@ public static class Protocol
         };
     }
 
+    private static Outcome Mode(Context context, Session session, Request request) =>
+        request.Argument.Trim().Equals("S", StringComparison.OrdinalIgnoreCase)
+            ? Out.Reply(session, 200, "Mode set to S.")
+            : Out.Reply(session, 504, "Only mode S is supported.");
+
+    private static Outcome Stru(Context context, Session session, Request request) =>
+        request.Argument.Trim().Equals("F", StringComparison.OrdinalIgnoreCase)
+            ? Out.Reply(session, 200, "Structure set to F.")
+            : Out.Reply(session, 504, "Only structure F is supported.");
+
     private static Outcome Pasv(Context context, Session session, Request request)
     {
         if (session.EpsvOnly) return Out.Reply(session, 503, "EPSV ALL is in effect: only EPSV is accepted.");
-        if (session.Local.Address.AddressFamily == AddressFamily.InterNetworkV6 && !session.Local.Address.IsIPv4MappedToIPv6)
+        if (DataAddress.IsIPv6(session.Local.Address))
             return Out.Reply(session, 522, "PASV is IPv4 only; this connection is IPv6. Use EPSV. (1)");
         return Passive(session, extended: false);
     }
@@ -1054,7 +1552,7 @@ public static class Protocol
     private static Outcome Epsv(Context context, Session session, Request request)
     {
         var argument = request.Argument.Trim().ToUpperInvariant();
-        var v6 = session.Local.Address.AddressFamily == AddressFamily.InterNetworkV6 && !session.Local.Address.IsIPv4MappedToIPv6;
+        var v6 = DataAddress.IsIPv6(session.Local.Address);
         return argument switch
         {
             "ALL" => Out.Reply(session with { EpsvOnly = true }, 200, "EPSV ALL ok: only EPSV from now on."),
@@ -1066,25 +1564,44 @@ public static class Protocol
         };
     }
 
+    /// <summary>A new passive listener replaces the plan, whatever it was; when none can be opened there is no plan left.</summary>
     private static Outcome Passive(Session session, bool extended) =>
         Out.Do(session, new Effect.OpenPassive(), result => result switch
         {
-            EffectResult.Listening l => Out.Reply(session with { Data = new DataPlan.Passive(l.Endpoint) },
-                extended ? new Reply(229, $"Entering Extended Passive Mode (|||{l.Endpoint.Port}|).") : new Reply(227, DataAddress.Pasv(l.Advertised, l.Endpoint.Port))),
-            EffectResult.Failed f => Out.Reply(session, 425, f.Reason),
+            EffectResult.Listening l => Out.Reply(session with { Data = new DataPlan.Passive(l.Endpoint) }, extended
+                ? new Reply(229, $"Entering Extended Passive Mode (|||{l.Endpoint.Port}|).")
+                : new Reply(227, DataAddress.Pasv(l.Advertised, l.Endpoint.Port))),
+            EffectResult.Failed f => Out.Reply(session with { Data = DataPlan.None }, 425, f.Reason),
             _ => throw Unexpected(result),
         });
+
+    private static Outcome Allo(Context context, Session session, Request request) =>
+        Out.Reply(session, 202, "No storage allocation necessary.");
+
+    private static Outcome Port(Context context, Session session, Request request) =>
+        Active(session, DataAddress.ParsePort(request.Argument), "PORT");
+
+    private static Outcome Eprt(Context context, Session session, Request request) =>
+        Active(session, DataAddress.ParseEprt(request.Argument), "EPRT");
 
     private static Outcome Active(Session session, IPEndPoint? target, string verb)
     {
         if (session.EpsvOnly) return Out.Reply(session, 503, "EPSV ALL is in effect: only EPSV is accepted.");
-        if (target is null) return Out.Reply(session, 501, verb == "PORT" ? "PORT needs h1,h2,h3,h4,p1,p2." : "EPRT needs |1|address|port| or |2|address|port|.");
+        if (target is null)
+            return Out.Reply(session, 501, verb == "PORT"
+                ? "PORT needs h1,h2,h3,h4,p1,p2."
+                : "EPRT needs |1|address|port| or |2|address|port|.");
         // Connecting anywhere but back to the client would let it use us to attack third parties (FTP bounce).
         if (!DataAddress.SameHost(target.Address, session.Remote.Address))
-            return Out.Reply(session, 500, $"{verb} refused: the data address must be your own ({DataAddress.Normalize(session.Remote.Address)}).");
+        {
+            var own = Addresses.Normalize(session.Remote.Address);
+            return Out.Reply(session, 500, $"{verb} refused: the data address must be your own ({own}).");
+        }
         if (target.Port < 1024) return Out.Reply(session, 500, $"{verb} refused: ports below 1024 are not allowed.");
         return Out.Reply(session with { Data = new DataPlan.Active(target) }, 200, $"{verb} command successful.");
     }
+
+    // ---- administration ----
 
     private static Outcome Administer(Session session, Request request, AdminAction action, string usage)
     {
@@ -1100,18 +1617,29 @@ public static class Protocol
         });
     }
 
-    /// <summary>A table entry whose handler is a plugin's: the shell runs it; a null reply means "do what the replaced built-in does".</summary>
-    public static Command PluginCommand(string verb, Access access, string usage, string help, string origin, object handler, string? feature = null) =>
-        new(verb, access, usage, help, (context, session, request) => Out.Do(session, new Effect.RunPlugin(origin, request, handler), result => result switch
-        {
-            EffectResult.PluginReply { Reply: { } reply } => Out.Reply(session, reply),
-            EffectResult.PluginReply => context.Commands.Find(request.Verb)?.Replaced is { } builtIn
-                ? Guard(builtIn, session, request) ?? builtIn.Handle(context, session, request)
-                : Out.Reply(session, Reply.Unknown(request.Verb)),
-            _ => throw Unexpected(result),
-        }))
+    // ---- plugins ----
+
+    /// <summary>
+    /// A table entry whose handler is a plugin's: the shell runs it; a null reply means "do what the replaced entry does".
+    /// </summary>
+    public static Command PluginCommand(string verb, Access access, string usage, string help, string origin, PluginHandler handler,
+        string? feature = null) =>
+        new(verb, access, usage, help, (context, session, request) =>
+            Out.Do(session, new Effect.RunPlugin(origin, request, handler), result => result switch
+            {
+                EffectResult.PluginReply { Reply: { } reply } => Out.Reply(session, reply),
+                EffectResult.PluginReply => Replaced(context, session, request),
+                _ => throw Unexpected(result),
+            }))
         { Origin = origin, Feature = feature };
+
+    private static Outcome Replaced(Context context, Session session, Request request) =>
+        context.Commands.Find(request.Verb)?.Replaced is { } builtIn
+            ? Guard(builtIn, session, request) ?? builtIn.Handle(context, session, request)
+            : Out.Reply(session, Reply.Unknown(request.Verb));
 
     /// <summary>The exception for an effect answered with a result of the wrong kind: a bug in the shell.</summary>
     public static InvalidOperationException Unexpected(EffectResult result) => new($"unexpected effect result {result.GetType().Name}");
+
+    private static InvalidOperationException Unexpected(Outcome outcome) => new($"unexpected outcome {outcome.GetType().Name}");
 }

@@ -9,9 +9,6 @@ namespace ScriptFtp.Plugins;
 /// <summary>A plugin whose script ran: what it registered, frozen.</summary>
 internal sealed record LoadedPlugin(string Name, TomlTable Settings, PluginLog Log, ImmutableArray<CommandRegistration> Commands, ImmutableArray<EventRegistration> Events);
 
-/// <summary>The opaque handler the core carries in <see cref="Effect.RunPlugin"/>: which plugin, which command.</summary>
-internal sealed record PluginHandler(LoadedPlugin Plugin, CommandRegistration Command);
-
 /// <summary>Everything one load of the plugins folder produced. Swapped whole on reload; the old one is unloaded.</summary>
 internal sealed record Generation(int Number, CommandTable Table, ImmutableArray<LoadedPlugin> Plugins, ImmutableArray<string> Errors, PluginLoadContext? Context)
 {
@@ -42,16 +39,20 @@ internal sealed class PluginHost : IServerHooks, IDisposable
     private Timer? debounce;
     private bool disposed;
 
-    private PluginHost(ServerConfig config, ILogger log, Generation first)
+    private PluginHost(ServerConfig config, ILogger log)
     {
         this.config = config;
         this.log = log;
-        current = first;
+        current = new Generation(0, Protocol.BuiltIns, [], [], null);
     }
 
     /// <summary>Compiles and runs every <c>*.csx</c> of the plugins folder, in name order. Errors are logged and listed in <see cref="Errors"/>.</summary>
-    public static async Task<PluginHost> LoadAsync(ServerConfig config, ILogger log) =>
-        new(config, log, await BuildAsync(1, config, log));
+    public static async Task<PluginHost> LoadAsync(ServerConfig config, ILogger log)
+    {
+        var plugins = new PluginHost(config, log);
+        plugins.current = await BuildAsync(1, config, log, plugins.HandlerFor);
+        return plugins;
+    }
 
     /// <summary>The errors of the last load: compile errors with positions, scripts that threw while loading.</summary>
     public ImmutableArray<string> Errors => current.Errors;
@@ -107,7 +108,7 @@ internal sealed class PluginHost : IServerHooks, IDisposable
         {
             var watch = Stopwatch.StartNew();
             var previous = current;
-            var next = await BuildAsync(previous.Number + 1, config, log);
+            var next = await BuildAsync(previous.Number + 1, config, log, HandlerFor);
             if (config.PluginsStrict && !next.Errors.IsEmpty)
             {
                 log.Error("Plugins not reloaded: {Count} error(s) and strict mode is on; the previous plugins stay in force", next.Errors.Length);
@@ -126,7 +127,8 @@ internal sealed class PluginHost : IServerHooks, IDisposable
         }
     }
 
-    private static async Task<Generation> BuildAsync(int number, ServerConfig config, ILogger log)
+    private static async Task<Generation> BuildAsync(int number, ServerConfig config, ILogger log,
+        Func<LoadedPlugin, CommandRegistration, PluginHandler> handlerFor)
     {
         var folder = config.PluginsFolder;
         if (folder is null || !Directory.Exists(folder))
@@ -177,16 +179,25 @@ internal sealed class PluginHost : IServerHooks, IDisposable
             plugins.Add(new LoadedPlugin(script.Name, settings, pluginLog, globals.Commands, globals.Events));
         }
 
+        if (plugins.Count == 0) context.Unload();
+        var table = Table(plugins.ToImmutable(), handlerFor, log);
+        return new Generation(number, table, plugins.ToImmutable(), errors.ToImmutable(), plugins.Count == 0 ? null : context);
+    }
+
+    /// <summary>The built-in table with the plugins' commands added, in load order (a later plugin replaces an earlier one's verb).</summary>
+    private static CommandTable Table(ImmutableArray<LoadedPlugin> plugins, Func<LoadedPlugin, CommandRegistration, PluginHandler> handlerFor,
+        ILogger log)
+    {
         var table = Protocol.BuiltIns;
         foreach (var plugin in plugins)
         {
             foreach (var command in plugin.Commands)
-                table = table.With(Protocol.PluginCommand(command.Key, command.Access, command.Usage, command.Help, plugin.Name + ".csx", new PluginHandler(plugin, command), command.Feature));
+                table = table.With(Protocol.PluginCommand(command.Key, command.Access, command.Usage, command.Help, plugin.Name + ".csx",
+                    handlerFor(plugin, command), command.Feature));
             log.Information("Plugin {Plugin} loaded: {Commands}, {Events} event handler(s)", plugin.Name,
                 plugin.Commands.IsEmpty ? "no commands" : string.Join(", ", plugin.Commands.Select(c => c.Key)), plugin.Events.Length);
         }
-        if (plugins.Count == 0) context.Unload();
-        return new Generation(number, table, plugins.ToImmutable(), errors.ToImmutable(), plugins.Count == 0 ? null : context);
+        return table;
     }
 
     private static CompiledScript Compile(string name, string path, string display)
@@ -245,13 +256,10 @@ internal sealed class PluginHost : IServerHooks, IDisposable
         return new UploadVerdict(null, max);
     }
 
-    public async Task<EffectResult> RunPluginAsync(Effect.RunPlugin effect, SessionView session, UserFiles? files, CancellationToken cancel)
-    {
-        var handler = (PluginHandler)effect.Handler;
-        var reply = await RunAsync(handler.Plugin, $"{effect.Request.Verb} handler", handler.Command.Handler,
-            token => Context(handler.Plugin, session, effect.Request, Caller(session, files), token), cancel);
-        return new EffectResult.PluginReply(reply);
-    }
+    /// <summary>What the core carries for one plugin command: its handler, run under the time limit for the calling session.</summary>
+    private PluginHandler HandlerFor(LoadedPlugin plugin, CommandRegistration command) =>
+        (session, request, files, cancel) => RunAsync(plugin, $"{request.Verb} handler", command.Handler,
+            token => Context(plugin, session, request, Caller(session, files), token), cancel);
 
     /// <summary>
     /// Events other than before-upload do not hold the session up: they run in the background, in order for each session,

@@ -30,16 +30,19 @@ public class ProtocolTests
                 Effect.Authenticate { Name: "alice", Password: "secret" } => new EffectResult.Authenticated(new UserView("alice", false, false)),
                 Effect.Authenticate { Name: "root", Password: "toor" } => new EffectResult.Authenticated(new UserView("root", true, false)),
                 Effect.Authenticate { Name: "reader", Password: "r" } => new EffectResult.Authenticated(new UserView("reader", false, true)),
-                Effect.Authenticate => new EffectResult.Refused(new Reply(530, "Login incorrect.")),
+                Effect.Authenticate => new EffectResult.LoginFailed(LoginFailure.Incorrect),
                 Effect.Stat s => new EffectResult.Stat(Entries.GetValueOrDefault(s.Path)),
                 Effect.List l => new EffectResult.Listing([.. Entries.Where(e => e.Key != "/" && VirtualPath.Parent(e.Key) == l.Path).Select(e => e.Value)]),
                 Effect.MakeDirectory or Effect.RemoveDirectory or Effect.DeleteFile or Effect.Rename => new EffectResult.Done(),
                 Effect.OpenPassive => new EffectResult.Listening(new IPEndPoint(Local.Address, 50000), Local.Address),
-                Effect.SendFile s => new EffectResult.Transferred(42 - s.Offset, s.Path, true, null),
-                Effect.SendText t => new EffectResult.Transferred(t.Text.Length, t.What, true, null),
-                Effect.ReceiveFile r => new EffectResult.Transferred(10, r.Path, true, null),
+                Effect.SendFile s => new EffectResult.Transferred(42 - s.Offset, TimeSpan.FromMilliseconds(1)),
+                Effect.SendText t => new EffectResult.Transferred(t.Text.Length, TimeSpan.FromMilliseconds(1)),
+                Effect.ReceiveFile r => new EffectResult.Transferred(10, TimeSpan.FromMilliseconds(1)) { StoredAs = r.Path },
+                Effect.WatchControl => new EffectResult.Control(Closed: false),
+                Effect.CommitUpload => new EffectResult.Transferred(10, TimeSpan.FromMilliseconds(1)) { StoredAs = "/stored" },
+                Effect.Notify => new EffectResult.Done(),
                 Effect.Administer a => new EffectResult.Done($"{a.Action} {a.Name} done."),
-                Effect.ServerStatus => new EffectResult.Status([" 1 session(s) connected"]),
+                Effect.ServerStatus => new EffectResult.Status(1, TimeSpan.FromMinutes(5)),
                 _ => throw new InvalidOperationException(effect.ToString()),
             };
         }
@@ -47,11 +50,19 @@ public class ProtocolTests
 
     private static readonly Context Ctx = new(Protocol.BuiltIns, ServerOptions.Default, Now);
 
-    /// <summary>Runs one command to its replies, answering every effect from the world.</summary>
+    /// <summary>Runs one command to its replies, answering every effect from the world; a transfer ends at once.</summary>
     private static (Session Next, ImmutableArray<Reply> Replies, bool Close) Run(World world, Session session, string line, Context? context = null)
     {
         var outcome = Protocol.Dispatch(context ?? Ctx, session, Request.Parse(line)!);
-        while (outcome is Outcome.Perform perform) outcome = perform.Then(world.Answer(perform.Effect));
+        while (outcome is not Outcome.Respond)
+        {
+            outcome = outcome switch
+            {
+                Outcome.Perform perform => perform.Then(world.Answer(perform.Effect)),
+                Outcome.StartTransfer start => Protocol.TransferEnded(context ?? Ctx, start.Next, world.Answer(start.Transfer)),
+                _ => throw new InvalidOperationException($"unexpected {outcome}"),
+            };
+        }
         var respond = (Outcome.Respond)outcome;
         return (respond.Next, respond.Replies, respond.Close);
     }

@@ -5,7 +5,10 @@ using System.Text;
 
 namespace ScriptFtp;
 
-/// <summary>Opens data connections (passive listeners, active connects) and moves bytes over them.</summary>
+/// <summary>
+/// Data connections: the one place they are made (passive listeners, accepts and active connects), and the byte pumps
+/// that move files and listings over them.
+/// </summary>
 internal static class DataChannel
 {
     public const int BufferSize = 1 << 20;
@@ -14,7 +17,7 @@ internal static class DataChannel
     /// <summary>Listens on the control connection's local address, in the configured port range.</summary>
     public static Socket Listen(IPAddress local, int portMin, int portMax)
     {
-        local = DataAddress.Normalize(local);
+        local = Addresses.Normalize(local);
         if (portMin == 0) return Bind(local, 0) ?? throw new SocketException((int)SocketError.AddressAlreadyInUse);
         var span = portMax - portMin + 1;
         var start = Random.Shared.Next(span);
@@ -39,8 +42,16 @@ internal static class DataChannel
         }
     }
 
+    /// <summary>Makes the data connection a plan describes: accepted on the plan's listener, or connected to the client.</summary>
+    public static async Task<Socket> OpenAsync(DataPlan plan, Socket? listener, Session session, CancellationToken cancel) => plan switch
+    {
+        DataPlan.Passive when listener is not null => await AcceptAsync(listener, session.Remote.Address, cancel),
+        DataPlan.Active active => await ConnectAsync(active.Target, session.Local.Address, cancel),
+        _ => throw new SocketException((int)SocketError.NotConnected),
+    };
+
     /// <summary>Accepts the client's data connection; connections from any other address are dropped (no stealing).</summary>
-    public static async Task<Socket> AcceptAsync(Socket listener, IPAddress expected, CancellationToken cancel)
+    private static async Task<Socket> AcceptAsync(Socket listener, IPAddress expected, CancellationToken cancel)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
         timeout.CancelAfter(ConnectTimeout);
@@ -53,7 +64,7 @@ internal static class DataChannel
     }
 
     /// <summary>Connects to the client for PORT/EPRT, from the control connection's local address.</summary>
-    public static async Task<Socket> ConnectAsync(IPEndPoint target, IPAddress local, CancellationToken cancel)
+    private static async Task<Socket> ConnectAsync(IPEndPoint target, IPAddress local, CancellationToken cancel)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
         timeout.CancelAfter(ConnectTimeout);
@@ -61,7 +72,7 @@ internal static class DataChannel
         var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
-            var source = local.IsIPv4MappedToIPv6 && address.AddressFamily == AddressFamily.InterNetwork ? local.MapToIPv4() : local;
+            var source = Addresses.Normalize(local);
             if (source.AddressFamily == address.AddressFamily) socket.Bind(new IPEndPoint(source, 0));
             await socket.ConnectAsync(target, timeout.Token);
             return Tune(socket);
@@ -81,7 +92,8 @@ internal static class DataChannel
     }
 
     /// <summary>Sends a file from an offset. Binary files go through the kernel's sendfile, in chunks so that a stall is noticed.</summary>
-    public static async Task<long> SendFileAsync(Socket socket, FileStream file, long offset, TransferType type, TimeSpan stall, Counter counter, CancellationToken cancel)
+    public static async Task<long> SendFileAsync(Socket socket, FileStream file, long offset, TransferType type, TimeSpan stall,
+        Counter counter, CancellationToken cancel)
     {
         using var watchdog = new Watchdog(stall, cancel);
         if (type == TransferType.Binary)
@@ -142,7 +154,8 @@ internal static class DataChannel
     }
 
     /// <summary>Receives into a stream until the client closes the data connection.</summary>
-    public static async Task<long> ReceiveAsync(Socket socket, Stream target, TransferType type, TimeSpan stall, Counter counter, CancellationToken cancel, long? limit = null)
+    public static async Task<long> ReceiveAsync(Socket socket, Stream target, TransferType type, TimeSpan stall, Counter counter,
+        CancellationToken cancel, long? limit = null)
     {
         await using var network = new NetworkStream(socket, ownsSocket: false);
         using var watchdog = new Watchdog(stall, cancel);
@@ -159,10 +172,10 @@ internal static class DataChannel
     /// <summary>Cancels when no progress was made for the stall limit, or when the transfer is aborted.</summary>
     private sealed class Watchdog(TimeSpan limit, CancellationToken outer) : IDisposable
     {
-        private readonly CancellationTokenSource source = CancellationTokenSource.CreateLinkedTokenSource(outer);
-        public CancellationToken Token => source.Token;
-        public void Kick() => source.CancelAfter(limit);
-        public void Dispose() => source.Dispose();
+        private readonly CancellationTokenSource _source = CancellationTokenSource.CreateLinkedTokenSource(outer);
+        public CancellationToken Token => _source.Token;
+        public void Kick() => _source.CancelAfter(limit);
+        public void Dispose() => _source.Dispose();
     }
 
     /// <summary>The file side of a transfer failed (disk full, read error): the server's fault, not the client's.</summary>
@@ -176,8 +189,11 @@ internal static class DataChannel
 
     private delegate int Convert(ReadOnlySpan<byte> input, Span<byte> output, ref bool pendingCr);
 
-    /// <summary>Copies until the source ends; an I/O error on <paramref name="file"/> (one of the two) becomes a <see cref="LocalFileException"/>.</summary>
-    private static async Task<long> CopyAsync(Stream source, Stream target, Stream file, Convert? convert, bool flushPendingCr, Watchdog watchdog, Counter counter, long? limit = null)
+    /// <summary>
+    /// Copies until the source ends; an I/O error on <paramref name="file"/> (one of the two) becomes a <see cref="LocalFileException"/>.
+    /// </summary>
+    private static async Task<long> CopyAsync(Stream source, Stream target, Stream file, Convert? convert, bool flushPendingCr,
+        Watchdog watchdog, Counter counter, long? limit = null)
     {
         var max = limit ?? long.MaxValue;
         var cancel = watchdog.Token;

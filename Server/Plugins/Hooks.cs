@@ -19,8 +19,8 @@ internal sealed record UploadVerdict(Reply? Refusal, long? MaxBytes)
 }
 
 /// <summary>
-/// The points where the shell calls out to plugins. The shell depends only on this; the plugin loader implements it.
-/// Every method must be safe to call concurrently and must not throw.
+/// The points where the shell calls out to plugins. The shell depends only on this (and on the <see cref="PluginHandler"/>s
+/// in the table); the plugin loader implements it. Every method must be safe to call concurrently and must not throw.
 /// </summary>
 internal interface IServerHooks
 {
@@ -35,8 +35,6 @@ internal interface IServerHooks
     void FileReceived(SessionView session, string virtualPath, long bytes);
     void FileSent(SessionView session, string virtualPath, long bytes);
     void Disconnected(SessionView session);
-    /// <summary>Runs a plugin command's handler with the configured time limit; a failure becomes a 451 reply.</summary>
-    Task<EffectResult> RunPluginAsync(Effect.RunPlugin effect, SessionView session, UserFiles? files, CancellationToken cancel);
 }
 
 /// <summary>The hooks when no plugins are loaded.</summary>
@@ -46,10 +44,9 @@ internal sealed class NoHooks(CommandTable commands) : IServerHooks
     public void Connected(SessionView session) { }
     public void LoggedIn(SessionView session) { }
     public void LoginFailed(SessionView session, string userName) { }
-    public Task<UploadVerdict> BeforeUploadAsync(SessionView session, UserFiles files, string virtualPath, CancellationToken cancel) => Task.FromResult(UploadVerdict.Go);
+    public Task<UploadVerdict> BeforeUploadAsync(SessionView session, UserFiles files, string virtualPath, CancellationToken cancel) =>
+        Task.FromResult(UploadVerdict.Go);
     public void FileReceived(SessionView session, string virtualPath, long bytes) { }
     public void FileSent(SessionView session, string virtualPath, long bytes) { }
     public void Disconnected(SessionView session) { }
-    public Task<EffectResult> RunPluginAsync(Effect.RunPlugin effect, SessionView session, UserFiles? files, CancellationToken cancel) =>
-        Task.FromResult<EffectResult>(new EffectResult.PluginReply(new Reply(502, "Plugins are not loaded.")));
 }

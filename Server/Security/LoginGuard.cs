@@ -81,7 +81,7 @@ internal sealed class LoginGuard
     /// <summary>Decides how to treat a login attempt from <paramref name="address"/>; call before checking the password.</summary>
     public LoginVerdict Check(IPAddress address)
     {
-        var key = Normalize(address);
+        var key = Addresses.Normalize(address);
         lock (_lock)
         {
             var now = _time.GetUtcNow();
@@ -102,7 +102,7 @@ internal sealed class LoginGuard
     /// <summary>Records a failed login (wrong user name or password) from <paramref name="address"/> for the name tried.</summary>
     public void RecordFailure(IPAddress address, string userName = "")
     {
-        var key = Normalize(address);
+        var key = Addresses.Normalize(address);
         lock (_lock)
         {
             var now = _time.GetUtcNow();
@@ -141,19 +141,12 @@ internal sealed class LoginGuard
     /// </summary>
     public void RecordSuccess(IPAddress address, string? userName = null)
     {
-        var key = Normalize(address);
+        var key = Addresses.Normalize(address);
         lock (_lock)
         {
             if (userName is null || !_entries.TryGetValue(key, out var entry)) _entries.Remove(key);
             else if (entry.LockedUntil is null && entry.Forget(userName) == 0) _entries.Remove(key);
         }
-    }
-
-    /// <summary>IPv4-mapped IPv6 addresses (::ffff:a.b.c.d) count as the IPv4 address.</summary>
-    internal static IPAddress Normalize(IPAddress address)
-    {
-        ArgumentNullException.ThrowIfNull(address);
-        return address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
     }
 
     private void MaybeSweep(DateTimeOffset now)

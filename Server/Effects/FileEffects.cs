@@ -1,0 +1,81 @@
+namespace ScriptFtp;
+
+/// <summary>
+/// The interpreter of the file-system effects (<see cref="Effect.FileEffect"/>) against one user's files. Failures come
+/// back as a reason fit for a 550 reply, never as an exception.
+/// </summary>
+internal static class FileEffects
+{
+    public static EffectResult Apply(UserFiles files, Effect.FileEffect effect)
+    {
+        try
+        {
+            return effect switch
+            {
+                Effect.Stat s => new EffectResult.Stat(files.Stat(s.Path)),
+                Effect.List l => new EffectResult.Listing(files.List(l.Path)),
+                Effect.MakeDirectory m => MakeDirectory(files, m.Path),
+                Effect.RemoveDirectory r => RemoveDirectory(files, r.Path),
+                Effect.DeleteFile d => DeleteFile(files, d.Path),
+                Effect.Rename r => Rename(files, r.From, r.To),
+                _ => throw new ArgumentException($"not a file-system effect: {effect.GetType().Name}", nameof(effect)),
+            };
+        }
+        catch (UnauthorizedAccessException) { return Failed(Reasons.PermissionDenied); }
+        catch (DirectoryNotFoundException) { return Failed(Reasons.NoSuchFileOrDirectory); }
+        catch (FileNotFoundException) { return Failed(Reasons.NoSuchFileOrDirectory); }
+        catch (PathTooLongException) { return Failed(Reasons.NameTooLong); }
+        // The operating system's own words, first sentence only: "No space left on device."
+        catch (IOException e) { return Failed(Brief(e)); }
+    }
+
+    private static string Brief(IOException e) => e.Message.Split('\n')[0].Split(" : ")[0].TrimEnd('.') + ".";
+
+    private static readonly EffectResult Done = new EffectResult.Done();
+
+    private static EffectResult Failed(string reason) => new EffectResult.Failed(reason);
+
+    private static EffectResult MakeDirectory(UserFiles files, string path)
+    {
+        var full = files.Physical(path);
+        if (full is null) return Failed(Reasons.NameNotAllowed);
+        if (Directory.Exists(full) || File.Exists(full)) return Failed(Reasons.Exists(path));
+        if (!Directory.Exists(Path.GetDirectoryName(full))) return Failed(Reasons.NoParent);
+        Directory.CreateDirectory(full);
+        return Done;
+    }
+
+    private static EffectResult RemoveDirectory(UserFiles files, string path)
+    {
+        var full = files.Physical(path);
+        var entry = full is null ? null : UserFiles.Describe(full);
+        if (entry is { IsDirectory: false }) return Failed(Reasons.NotADirectory(path));
+        if (full is null || entry is null) return Failed(Reasons.NoSuchDirectory(path));
+        if (Directory.EnumerateFileSystemEntries(full).Any()) return Failed(Reasons.NotEmpty(path));
+        Directory.Delete(full);
+        return Done;
+    }
+
+    private static EffectResult DeleteFile(UserFiles files, string path)
+    {
+        var full = files.Physical(path);
+        var entry = full is null ? null : UserFiles.Describe(full);
+        if (entry is { IsDirectory: true }) return Failed(Reasons.IsADirectory(path));
+        if (full is null || entry is null) return Failed(Reasons.NoSuchFile(path));
+        File.Delete(full);
+        return Done;
+    }
+
+    private static EffectResult Rename(UserFiles files, string from, string to)
+    {
+        var source = files.Physical(from);
+        var target = files.Physical(to);
+        if (source is null || UserFiles.Describe(source) is not { } entry) return Failed(Reasons.Missing(from));
+        if (target is null) return Failed(Reasons.NameNotAllowed);
+        if (File.Exists(target) || Directory.Exists(target)) return Failed(Reasons.Exists(to));
+        if (entry.IsDirectory && (to + "/").StartsWith(from + "/", StringComparison.Ordinal)) return Failed(Reasons.IntoItself);
+        if (entry.IsDirectory) Directory.Move(source, target);
+        else File.Move(source, target, overwrite: false);
+        return Done;
+    }
+}

@@ -1,0 +1,170 @@
+using System.Collections.Concurrent;
+using System.Collections.Immutable;
+using System.Net;
+using System.Globalization;
+using System.Net.Sockets;
+using Serilog;
+
+namespace ScriptFtp;
+
+/// <summary>The listening server: accepts connections and runs one <see cref="Connection"/> loop each.</summary>
+internal sealed class FtpServer : IAsyncDisposable
+{
+    private readonly Socket _listener;
+    private readonly FtpHost _host;
+    private readonly CancellationTokenSource _stopping;
+    private readonly Task _acceptLoop;
+    private readonly ConcurrentDictionary<Task, byte> _running = new();
+    private long _nextId;
+
+    private FtpServer(Socket listener, FtpHost host, CancellationTokenSource stopping)
+    {
+        _listener = listener;
+        _host = host;
+        _stopping = stopping;
+        Endpoint = (IPEndPoint)listener.LocalEndPoint!;
+        _acceptLoop = AcceptLoopAsync();
+    }
+
+    /// <summary>Where the server listens (the real port when 0 was configured).</summary>
+    public IPEndPoint Endpoint { get; }
+
+    public FtpHost Host => _host;
+
+    /// <summary>Opens the users file, binds the port and starts accepting.</summary>
+    public static FtpServer Start(ServerConfig config, ILogger log, UserStore users, Func<FtpHost, IServerHooks>? hooks = null,
+        TimeProvider? time = null)
+    {
+        Directory.CreateDirectory(config.Root);
+        var clock = time ?? TimeProvider.System;
+        var guard = new LoginGuard(config.MaxFailedLogins, config.FailureWindow, config.LoginDelay, config.Lockout, clock);
+        var stopping = new CancellationTokenSource();
+        var host = new FtpHost(config, log, users, guard, clock, stopping.Token);
+        if (hooks is not null) host.Hooks = hooks(host);
+        users.Changed += snapshot => EndSessionsOfBannedOrDeleted(host, snapshot);
+        var socket = Bind(config.Listen, config.Port, log);
+        var server = new FtpServer(socket, host, stopping);
+        log.Information("ScriptFtp listening on {Endpoint}, root {Root}", server.Endpoint, config.Root);
+        return server;
+    }
+
+    private static void EndSessionsOfBannedOrDeleted(FtpHost host, ImmutableDictionary<string, UserAccount> users)
+    {
+        foreach (var connection in host.Sessions.Keys)
+        {
+            if (connection.View.User is { } name && Protocol.AccountEnded(Authentication.View(users, name)) is { } ended)
+                connection.Stop(ended, waitForTransfer: false);
+        }
+    }
+
+    private static Socket Bind(IPAddress address, int port, ILogger log)
+    {
+        if (address.Equals(IPAddress.IPv6Any) && Socket.OSSupportsIPv6)
+        {
+            var dual = new Socket(AddressFamily.InterNetworkV6, SocketType.Stream, ProtocolType.Tcp);
+            try
+            {
+                dual.DualMode = true;
+                dual.Bind(new IPEndPoint(IPAddress.IPv6Any, port));
+                dual.Listen(512);
+                return dual;
+            }
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.AddressNotAvailable or SocketError.AddressFamilyNotSupported)
+            {
+                dual.Dispose();
+                log.Warning("IPv6 is not available ({Reason}); listening on IPv4 only", e.Message);
+                address = IPAddress.Any;
+            }
+        }
+        var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            socket.Bind(new IPEndPoint(address, port));
+            socket.Listen(512);
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    private async Task AcceptLoopAsync()
+    {
+        while (!_stopping.IsCancellationRequested)
+        {
+            Socket socket;
+            try { socket = await _listener.AcceptAsync(_stopping.Token); }
+            catch (OperationCanceledException) { break; }
+            catch (ObjectDisposedException) { break; }
+            catch (SocketException) when (_listener.SafeHandle.IsClosed || _stopping.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (SocketException e)
+            {
+                _host.Log.Warning("Accept failed: {Reason}", e.Message);
+                continue;
+            }
+            var task = Task.Run(() => ServeAsync(socket));
+            _running.TryAdd(task, 0);
+            _ = task.ContinueWith(t => _running.TryRemove(t, out _), TaskScheduler.Default);
+        }
+    }
+
+    private async Task ServeAsync(Socket socket)
+    {
+        if (ControlChannel.Open(socket, _host.Config.DataTimeout, _host.Stopping, _host.Log) is not { } control) return;
+        var remote = Addresses.Normalize(control.Remote.Address);
+        var config = _host.Config;
+        var fromAddress = _host.Sessions.Keys.Count(c => c.View.RemoteAddress.Equals(remote));
+        if (Protocol.Admit(_host.Sessions.Count, fromAddress, config.MaxConnections, config.MaxConnectionsPerAddress) is { } refusal)
+        {
+            _host.Log.Warning("Refused a connection from {Remote}: {Reason}", remote, refusal.Lines[0]);
+            try { await control.SendAsync([refusal]); }
+            catch (Exception e) when (e is IOException or SocketException or OperationCanceledException) { }
+            await control.DisposeAsync();
+            return;
+        }
+        var connection = new Connection(_host, control, Interlocked.Increment(ref _nextId).ToString(CultureInfo.InvariantCulture));
+        _host.Sessions.TryAdd(connection, 0);
+        try { await connection.RunAsync(); }
+        finally { _host.Sessions.TryRemove(connection, out _); }
+    }
+
+    /// <summary>Stops accepting, sends 421 to idle sessions, lets running transfers finish within the grace period.</summary>
+    public async Task StopAsync()
+    {
+        if (_listener.SafeHandle.IsClosed) return;
+        _host.Log.Information("Shutting down");
+        _listener.Dispose();
+        await _acceptLoop;
+        foreach (var connection in _host.Sessions.Keys)
+            connection.Stop(Reply.ShuttingDown, waitForTransfer: true);
+        var all = Task.WhenAll(_running.Keys);
+        if (await Task.WhenAny(all, Task.Delay(_host.Config.ShutdownGrace)) != all)
+        {
+            _host.Log.Warning("Transfers still running after {Seconds} s; closing them", _host.Config.ShutdownGrace.TotalSeconds);
+            await _stopping.CancelAsync();
+            await Task.WhenAny(all, Task.Delay(TimeSpan.FromSeconds(5)));
+        }
+        await _stopping.CancelAsync();
+        _host.Log.Information("Stopped");
+    }
+
+    /// <summary>Drops every connection at once, as a crash would (no 421, transfers cut).</summary>
+    public async Task AbortAsync()
+    {
+        _listener.Dispose();
+        await _stopping.CancelAsync();
+        await _acceptLoop;
+        await Task.WhenAny(Task.WhenAll(_running.Keys), Task.Delay(TimeSpan.FromSeconds(5)));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        _stopping.Dispose();
+    }
+}

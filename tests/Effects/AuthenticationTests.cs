@@ -1,0 +1,70 @@
+using System.Net;
+using ScriptFtp.Tests.Integration;
+using Serilog.Core;
+
+namespace ScriptFtp.Tests.Effects;
+
+/// <summary>The authentication interpreter over a users file and a login guard, without a connection.</summary>
+public class AuthenticationTests
+{
+    private static readonly IPAddress From = IPAddress.Parse("203.0.113.9");
+    private string _folder = "";
+    private UserStore _users = null!;
+
+    [SetUp]
+    public void OpenUsers()
+    {
+        _folder = Tools.NewFolder("scriptftp-auth-");
+        var file = Path.Combine(_folder, "users.toml");
+        File.WriteAllText(file, $"[users.alice]\npassword = \"{Passwords.Hash("secret")}\"\nhome = \"alice\"\n\n" +
+            $"[users.eve]\npassword = \"{Passwords.Hash("evil")}\"\nbanned = true\n");
+        _users = UserStore.Open(file, Path.Combine(_folder, "root"), Logger.None);
+    }
+
+    [TearDown]
+    public void CloseUsers()
+    {
+        _users.Dispose();
+        Tools.DeleteQuietly(_folder);
+    }
+
+    // One failure allowed in the window, then attempts are delayed by nothing, then the address is locked out.
+    private Authentication Create(out LoginGuard guard)
+    {
+        guard = new LoginGuard(1, TimeSpan.FromHours(1), TimeSpan.Zero, TimeSpan.FromMinutes(10), TimeProvider.System);
+        return new Authentication(_users, guard);
+    }
+
+    private static Task<(EffectResult Result, UserFiles? Files)> LogIn(Authentication auth, string name, string password) =>
+        auth.LogInAsync(new Effect.Authenticate(name, password), From, Logger.None, CancellationToken.None);
+
+    [Test]
+    public async Task The_right_password_logs_in_and_gives_the_user_their_home()
+    {
+        var (result, files) = await LogIn(Create(out _), "alice", "secret");
+        result.ShouldBe(new EffectResult.Authenticated(new UserView("alice", false, false)));
+        files!.Root.ShouldBe(Path.Combine(_folder, "root", "alice"));
+        Directory.Exists(files.Root).ShouldBeTrue("the home folder is made at login");
+    }
+
+    [Test]
+    public async Task A_wrong_password_or_a_ban_is_refused_and_counted_until_the_address_is_locked_out()
+    {
+        var auth = Create(out var guard);
+        (await LogIn(auth, "alice", "wrong")).Result.ShouldBe(new EffectResult.LoginFailed(LoginFailure.Incorrect));
+        (await LogIn(auth, "eve", "evil")).Result.ShouldBe(new EffectResult.LoginFailed(LoginFailure.Banned));
+        guard.Check(From).ShouldBeOfType<LoginVerdict.Refused>();
+
+        var (locked, files) = await LogIn(auth, "alice", "secret");
+        locked.ShouldBeOfType<EffectResult.LoginFailed>().Reason.ShouldBe(LoginFailure.LockedOut);
+        ((EffectResult.LoginFailed)locked).LockedFor.ShouldBeGreaterThan(TimeSpan.FromMinutes(9));
+        files.ShouldBeNull();
+    }
+
+    [Test]
+    public void The_account_view_carries_the_ban_and_is_null_for_a_deleted_user()
+    {
+        Authentication.View(_users.Users, "eve").ShouldBe(new UserView("eve", false, false) { Banned = true });
+        Authentication.View(_users.Users, "nobody").ShouldBeNull();
+    }
+}
