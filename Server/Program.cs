@@ -138,15 +138,6 @@ internal static class Program
     {
         if (Console.IsInputRedirected) return Console.In.ReadLine();
         Console.Error.Write(prompt);
-        var text = new StringBuilder();
-        while (true)
-        {
-            var key = Console.ReadKey(intercept: true);
-            if (key.Key == ConsoleKey.Enter) break;
-            if (key.Key == ConsoleKey.Backspace) { if (text.Length > 0) text.Length--; }
-            else if (!char.IsControl(key.KeyChar)) text.Append(key.KeyChar);
-        }
-        Console.Error.WriteLine();
-        return text.ToString();
+        return HiddenConsoleInput.ReadLine(Console.Error);
     }
 }

@@ -10,24 +10,25 @@ namespace ScriptFtp.Plugins;
 /// </summary>
 public sealed class PluginFiles
 {
-    private readonly UserFiles files;
-    private readonly string directory;
-    private readonly bool readOnly;
+    private readonly UserFiles _files;
+    private readonly string _directory;
+    private readonly bool _readOnly;
 
     internal PluginFiles(UserFiles files, string directory, bool readOnly)
     {
-        this.files = files;
-        this.directory = directory;
-        this.readOnly = readOnly;
+        _files = files;
+        _directory = directory;
+        _readOnly = readOnly;
     }
 
     /// <summary>The absolute virtual path for <paramref name="path"/>, resolved against the current directory.</summary>
     /// <exception cref="ArgumentException">The path is not usable (too long, control characters).</exception>
     public string Resolve(string path) =>
-        VirtualPath.Resolve(directory, path) ?? throw new ArgumentException($"\"{Reply.Sanitize(path)}\" is not a usable path", nameof(path));
+        VirtualPath.Resolve(_directory, path)
+            ?? throw new ArgumentException($"\"{Reply.Sanitize(path)}\" is not a usable path", nameof(path));
 
     /// <summary>Describes a file or folder, or null when nothing is there.</summary>
-    public FileEntry? Stat(string path) => files.Stat(Resolve(path));
+    public FileEntry? Stat(string path) => _files.Stat(Resolve(path));
 
     /// <summary>True when a file or folder is there.</summary>
     public bool Exists(string path) => Stat(path) is not null;
@@ -41,13 +42,16 @@ public sealed class PluginFiles
     public ImmutableArray<FileEntry> List(string path = ".")
     {
         var virtualPath = Resolve(path);
-        return files.Stat(virtualPath) is { IsDirectory: true } ? files.List(virtualPath) : throw new DirectoryNotFoundException($"{Reply.Sanitize(path)}: No such directory.");
+        return _files.Stat(virtualPath) is { IsDirectory: true }
+            ? _files.List(virtualPath)
+            : throw new DirectoryNotFoundException($"{Reply.Sanitize(path)}: No such directory.");
     }
 
     /// <summary>Opens a file for reading, asynchronously and shared with writers. Dispose the stream when done.</summary>
     /// <exception cref="FileNotFoundException">No file is there.</exception>
     public Stream OpenRead(string path) =>
-        new FileStream(PhysicalFile(path), FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 64 * 1024, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        new FileStream(PhysicalFile(path), FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 64 * 1024,
+            FileOptions.Asynchronous | FileOptions.SequentialScan);
 
     /// <summary>Reads a whole (small) text file as UTF-8.</summary>
     public Task<string> ReadAllTextAsync(string path, CancellationToken cancel = default) =>
@@ -57,22 +61,14 @@ public sealed class PluginFiles
     /// <exception cref="UnauthorizedAccessException">The user is read-only, or the name is not allowed.</exception>
     public async Task WriteAllTextAsync(string path, string text, CancellationToken cancel = default)
     {
-        if (readOnly) throw new UnauthorizedAccessException("The user is read-only.");
+        if (_readOnly) throw new UnauthorizedAccessException("The user is read-only.");
         var virtualPath = Resolve(path);
-        var physical = files.Physical(virtualPath);
-        if (physical is null || virtualPath == "/" || VirtualPath.Name(virtualPath).StartsWith(UserFiles.PartialPrefix, StringComparison.Ordinal) || Directory.Exists(physical))
+        var physical = _files.Physical(virtualPath);
+        if (physical is null || virtualPath == "/" || Directory.Exists(physical)
+            || VirtualPath.Name(virtualPath).StartsWith(UserFiles.PartialPrefix, StringComparison.Ordinal))
             throw new UnauthorizedAccessException($"{Reply.Sanitize(path)}: File name not allowed.");
-        // Write beside the target and move it in, so that a reader never sees half a file.
-        var partial = UserFiles.PartialFor(physical);
-        try
-        {
-            await File.WriteAllTextAsync(partial, text, new UTF8Encoding(false), cancel);
-            File.Move(partial, physical, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(partial)) File.Delete(partial);
-        }
+        // Written beside the target under a hidden upload name and moved in, so that a reader never sees half a file.
+        await AtomicFile.WriteAllTextAsync(physical, text, temporaryPath: UserFiles.PartialFor(physical), cancel: cancel);
     }
 
     /// <summary>
@@ -81,14 +77,19 @@ public sealed class PluginFiles
     /// </summary>
     public long UsedBytes()
     {
-        var options = new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true, AttributesToSkip = FileAttributes.ReparsePoint };
-        return new DirectoryInfo(files.Root).EnumerateFiles("*", options).Sum(f => f.Length);
+        var options = new EnumerationOptions
+        {
+            RecurseSubdirectories = true, IgnoreInaccessible = true, AttributesToSkip = FileAttributes.ReparsePoint,
+        };
+        return new DirectoryInfo(_files.Root).EnumerateFiles("*", options).Sum(f => f.Length);
     }
 
     private string PhysicalFile(string path)
     {
         var virtualPath = Resolve(path);
-        return files.Stat(virtualPath) is { IsDirectory: false } && files.Physical(virtualPath) is { } physical ? physical : throw NoFile(path);
+        return _files.Stat(virtualPath) is { IsDirectory: false } && _files.Physical(virtualPath) is { } physical
+            ? physical
+            : throw NoFile(path);
     }
 
     private static FileNotFoundException NoFile(string path) => new($"{Reply.Sanitize(path)}: No such file.");

@@ -35,8 +35,7 @@ internal sealed class PluginHost : IServerHooks, IDisposable
     private readonly ConcurrentDictionary<string, EventQueue> queues = new();
     private volatile Generation current;
     private FtpHost? host;
-    private FileSystemWatcher? watcher;
-    private Timer? debounce;
+    private DebouncedWatcher? _watcher;
     private bool disposed;
 
     private PluginHost(ServerConfig config, ILogger log)
@@ -71,27 +70,11 @@ internal sealed class PluginHost : IServerHooks, IDisposable
         host = server;
         if (config.PluginsReload && config.PluginsFolder is { } folder && Directory.Exists(folder))
         {
-            debounce = new Timer(_ => _ = ReloadFromWatcherAsync(), null, Timeout.Infinite, Timeout.Infinite);
-            watcher = new FileSystemWatcher(folder, "*.csx")
-            {
-                NotifyFilter = NotifyFilters.FileName | NotifyFilters.LastWrite | NotifyFilters.Size | NotifyFilters.CreationTime,
-            };
             // Editors save in bursts (truncate, write, rename): wait for the folder to settle, then load once.
-            FileSystemEventHandler changed = (_, _) => Poke();
-            watcher.Changed += changed;
-            watcher.Created += changed;
-            watcher.Deleted += changed;
-            watcher.Renamed += (_, _) => Poke();
-            watcher.Error += (_, e) => { log.Warning("Watching the plugins folder failed: {Reason}; reloading everything", e.GetException().Message); Poke(); };
-            watcher.EnableRaisingEvents = true;
+            _watcher = new DebouncedWatcher(folder, "*.csx", Debounce, () => _ = ReloadFromWatcherAsync(),
+                failed: e => log.Warning("Watching the plugins folder failed: {Reason}; reloading everything", e.Message));
         }
         return this;
-    }
-
-    private void Poke()
-    {
-        lock (reloading)
-            if (!disposed) debounce?.Change(Debounce, Timeout.InfiniteTimeSpan);
     }
 
     private async Task ReloadFromWatcherAsync()
@@ -342,8 +325,7 @@ internal sealed class PluginHost : IServerHooks, IDisposable
             if (disposed) return;
             disposed = true;
         }
-        watcher?.Dispose();
-        debounce?.Dispose();
+        _watcher?.Dispose();
         current.Context?.Unload();
     }
 

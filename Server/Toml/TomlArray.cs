@@ -2,7 +2,7 @@ using System.Collections;
 
 namespace ScriptFtp.Toml;
 
-/// <summary>An immutable TOML array. Elements may have different types (TOML 1.0).</summary>
+/// <summary>An immutable TOML array. Elements may have different types.</summary>
 public sealed class TomlArray : IReadOnlyList<object>
 {
     private readonly object[] _items;

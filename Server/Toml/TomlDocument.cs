@@ -1,26 +1,30 @@
-using System.Text;
+using Tomlyn.Syntax;
 
 namespace ScriptFtp.Toml;
 
 /// <summary>
 /// An immutable TOML document that can be edited while keeping comments, blank lines, ordering and line endings:
-/// every edit rewrites only the lines it concerns and returns a new document.
-/// In-place edits work on tables declared with a <c>[header]</c> (and the top level); other shapes throw
-/// <see cref="InvalidOperationException"/>.
+/// an edit changes only the statements it concerns (through Tomlyn's syntax tree) and returns a new document, and an
+/// untouched document writes back byte for byte. In-place edits work on tables declared with a <c>[header]</c> (and
+/// the top level); other shapes throw <see cref="InvalidOperationException"/>.
 /// </summary>
+/// <remarks>
+/// An edit reuses the syntax tree of the document it starts from and hands it to the result, so a chain of edits
+/// parses nothing; editing a document that has handed its tree on parses its text again, once.
+/// </remarks>
 public sealed class TomlDocument
 {
     private readonly string _text;
     private readonly string _source;
-    private readonly List<TomlStatement> _statements;
     private readonly string _newline;
+    private DocumentSyntax? _tree;
 
-    private TomlDocument(string text, string source, TomlTable model, List<TomlStatement> statements)
+    private TomlDocument(string text, string source, TomlTable model, DocumentSyntax tree)
     {
         _text = text;
         _source = source;
         Model = model;
-        _statements = statements;
+        _tree = tree;
         var lf = text.IndexOf('\n');
         _newline = lf > 0 && text[lf - 1] == '\r' ? "\r\n" : "\n";
     }
@@ -28,15 +32,29 @@ public sealed class TomlDocument
     /// <summary>Parses a document.</summary>
     /// <param name="text">The TOML text.</param>
     /// <param name="sourceName">The name used in error messages.</param>
-    /// <exception cref="TomlException">The text is not valid TOML 1.0.</exception>
+    /// <exception cref="TomlException">The text is not valid TOML 1.1.</exception>
     public static TomlDocument Parse(string text, string sourceName)
     {
-        var (model, statements) = TomlParser.ParseWithStatements(text, sourceName);
-        return new TomlDocument(text, sourceName, model, statements);
+        var (tree, model) = TomlSyntax.Read(text, sourceName);
+        TomlGaps.Normalize(tree);
+        return new TomlDocument(text, sourceName, model, tree);
+    }
+
+    private static DocumentSyntax ParseTree(string text, string sourceName)
+    {
+        var (tree, _) = TomlSyntax.Read(text, sourceName);
+        TomlGaps.Normalize(tree);
+        return tree;
     }
 
     /// <summary>The parsed values of the current text.</summary>
     public TomlTable Model { get; }
+
+    /// <summary>The name used in error messages, usually the file's path or name.</summary>
+    public string SourceName => _source;
+
+    /// <summary>Whether an edit of this document can start from its syntax tree, without parsing its text again.</summary>
+    internal bool HoldsSyntaxTree => Volatile.Read(ref _tree) is not null;
 
     /// <summary>The full text of the document.</summary>
     public override string ToString() => _text;
@@ -46,70 +64,58 @@ public sealed class TomlDocument
     /// value is replaced in place, keeping the line's comment; a new key goes after the table's last key; a missing
     /// table is appended at the end.
     /// </summary>
+    /// <exception cref="ArgumentException">The value is not a string, integer, float or boolean.</exception>
     /// <exception cref="InvalidOperationException">The table or key is defined in a way that cannot be edited in place.</exception>
     public TomlDocument Set(IReadOnlyList<string> tablePath, string key, object value)
     {
-        var formatted = TomlWriter.FormatValue(value);
-        var section = FindSection(tablePath);
-        if (section is null)
+        var action = $"set \"{key}\"{InTable(tablePath)}";
+        _ = Value(value); // a value that cannot be written fails before anything is touched
+        return Edit(action, tree =>
         {
-            if (tablePath.Count == 0) throw new InvalidOperationException("the top level always exists");
-            return AppendTable(tablePath, [new(key, value)], $"set \"{key}\" in [{TomlWriter.FormatPath(tablePath)}]");
-        }
-        var (first, last) = section.Value;
-        var existing = FindKey(first, last, key);
-        if (existing is not null)
-        {
-            return Edit(_text[..existing.ValueStart] + formatted + _text[existing.ValueEnd..],
-                $"set \"{key}\"{InTable(tablePath)}");
-        }
-
-        // A new key goes after the section's last key/value line, indented like it.
-        var lastKey = _statements.Take(last).Skip(first).LastOrDefault(s => s.Kind == TomlStatementKind.KeyValue);
-        int insertAt;
-        var indent = "";
-        if (lastKey is not null)
-        {
-            insertAt = lastKey.End;
-            indent = _text[lastKey.LineStart..lastKey.KeyStart];
-        }
-        else if (first > 0)
-        {
-            insertAt = _statements[first - 1].End;
-        }
-        else
-        {
-            insertAt = last < _statements.Count ? AttachedCommentStart(last) : _text.Length;
-        }
-        var line = indent + TomlWriter.FormatKey(key) + " = " + formatted + _newline;
-        var prefix = _text[..insertAt];
-        if (prefix.Length > 0 && !prefix.EndsWith('\n')) prefix += _newline;
-        return Edit(prefix + line + _text[insertAt..], $"set \"{key}\"{InTable(tablePath)}");
+            var table = FindTable(tree, tablePath);
+            if (table is null && tablePath.Count > 0)
+                return () => AppendTable(tree, tablePath, [new(key, value)]);
+            var existing = FindKey(tree, table, key);
+            if (existing is not null)
+                return () => Replace(existing, Value(value));
+            return () => AddKey(tree, table, KeyValue(key, value));
+        });
     }
 
-    /// <summary>Removes <paramref name="key"/> (and its line) from table <paramref name="tablePath"/>; does nothing if it is absent.</summary>
-    /// <exception cref="InvalidOperationException">The key exists but is not written as <c>key = value</c> under the table's header.</exception>
+    /// <summary>
+    /// Removes <paramref name="key"/> (and its line) from table <paramref name="tablePath"/>; does nothing if it is absent.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">
+    /// The key exists but is not written as <c>key = value</c> under the table's header.
+    /// </exception>
     public TomlDocument Remove(IReadOnlyList<string> tablePath, string key)
     {
-        var section = FindSection(tablePath);
-        var statement = section is { } s ? FindKey(s.First, s.Last, key) : null;
-        if (statement is null)
+        var action = $"remove \"{key}\"{InTable(tablePath)}";
+        return Edit(action, tree =>
         {
-            if (Lookup(tablePath) is TomlTable table && table.ContainsKey(key))
-                throw CannotEdit($"remove \"{key}\"{InTable(tablePath)}", "it is not written as a plain key = value line under the table's [header]");
-            return this;
-        }
-        return Edit(_text[..statement.LineStart] + _text[statement.End..], $"remove \"{key}\"{InTable(tablePath)}");
+            var table = FindTable(tree, tablePath);
+            var existing = table is null && tablePath.Count > 0 ? null : FindKey(tree, table, key);
+            if (existing is not null)
+                return () => RemoveKey(tree, existing);
+            if (Lookup(tablePath) is { } found && found.ContainsKey(key))
+                throw CannotEdit(action, "it is not written as a plain key = value line under the table's [header]");
+            return null;
+        });
     }
 
     /// <summary>Appends <c>[a.b]</c> with <paramref name="values"/> at the end of the document, preceded by a blank line.</summary>
+    /// <exception cref="ArgumentException">The path is empty or a value cannot be written.</exception>
     /// <exception cref="InvalidOperationException">The table already exists.</exception>
     public TomlDocument AddTable(IReadOnlyList<string> tablePath, IEnumerable<KeyValuePair<string, object>> values)
     {
         if (tablePath.Count == 0) throw new ArgumentException("the top-level table cannot be added", nameof(tablePath));
+        var header = TomlSyntax.FormatPath(tablePath);
         if (Lookup(tablePath) is not null)
-            throw new InvalidOperationException($"table [{TomlWriter.FormatPath(tablePath)}] already exists in {_source}");
-        return AppendTable(tablePath, values, $"add table [{TomlWriter.FormatPath(tablePath)}]");
+            throw new InvalidOperationException($"table [{header}] already exists in {_source}");
+        var entries = values.ToList();
+        foreach (var (_, value) in entries)
+            _ = Value(value);
+        return Edit($"add table [{header}]", tree => () => AppendTable(tree, tablePath, entries));
     }
 
     /// <summary>
@@ -120,139 +126,217 @@ public sealed class TomlDocument
     public TomlDocument RemoveTable(IReadOnlyList<string> tablePath)
     {
         if (tablePath.Count == 0) throw new ArgumentException("the top-level table cannot be removed", nameof(tablePath));
-        var action = $"remove table [{TomlWriter.FormatPath(tablePath)}]";
-        var headers = new List<int>();
-        for (var i = 0; i < _statements.Count; i++)
+        var action = $"remove table [{TomlSyntax.FormatPath(tablePath)}]";
+        return Edit(action, tree =>
         {
-            var s = _statements[i];
-            if (s.Kind != TomlStatementKind.KeyValue && s.Path.Length >= tablePath.Count && s.Path.Take(tablePath.Count).SequenceEqual(tablePath))
-                headers.Add(i);
-        }
-        if (headers.Count == 0)
-        {
-            if (Lookup(tablePath) is null) return this;
+            if (tree.Tables.Any(t => StartsWith(t, tablePath)))
+                return () => RemoveSections(tree, tablePath);
+            if (Lookup(tablePath) is null)
+                return null;
             throw CannotEdit(action, "it is not declared with a [header]");
-        }
-
-        var sb = new StringBuilder(_text.Length);
-        var copied = 0;
-        foreach (var h in headers)
-        {
-            var start = AttachedCommentStart(h);
-            var next = NextHeader(h);
-            var end = next < _statements.Count ? AttachedCommentStart(next) : _text.Length;
-            if (start < copied) start = copied;
-            sb.Append(_text, copied, start - copied);
-            copied = Math.Max(copied, end);
-        }
-        sb.Append(_text, copied, _text.Length - copied);
-        return Edit(sb.ToString(), action);
+        });
     }
 
-    // ---------------------------------------------------------------- helpers
+    // ---------------------------------------------------------------- editing the tree
 
-    private TomlDocument AppendTable(IReadOnlyList<string> tablePath, IEnumerable<KeyValuePair<string, object>> values, string action)
+    /// <summary>
+    /// Runs an edit: <paramref name="plan"/> only looks at the tree and returns the change to make (null: none).
+    /// The result's model is bound from the changed tree, which also checks that it is still valid TOML.
+    /// </summary>
+    private TomlDocument Edit(string action, Func<DocumentSyntax, Action?> plan)
     {
-        var sb = new StringBuilder(_text);
-        if (sb.Length > 0)
-        {
-            if (!_text.EndsWith('\n')) sb.Append(_newline);
-            if (!EndsWithBlankLine(sb.ToString())) sb.Append(_newline);
-        }
-        sb.Append('[').Append(TomlWriter.FormatPath(tablePath)).Append(']').Append(_newline);
-        foreach (var (key, value) in values)
-            sb.Append(TomlWriter.FormatKey(key)).Append(" = ").Append(TomlWriter.FormatValue(value)).Append(_newline);
-        return Edit(sb.ToString(), action);
-    }
-
-    private static bool EndsWithBlankLine(string text)
-    {
-        var trimmed = text.TrimEnd('\n', '\r');
-        if (trimmed.Length == text.Length) return false;
-        var newlines = text.Skip(trimmed.Length).Count(c => c == '\n');
-        return newlines >= 2 || trimmed.Length == 0;
-    }
-
-    /// <summary>Re-parses edited text so that <see cref="Model"/> is always exactly what the text says.</summary>
-    private TomlDocument Edit(string text, string action)
-    {
+        var tree = Interlocked.Exchange(ref _tree, null) ?? ParseTree(_text, _source);
+        Action? change;
         try
         {
-            return Parse(text, _source);
+            change = plan(tree);
+        }
+        catch
+        {
+            Volatile.Write(ref _tree, tree); // planning only looks: the tree is as it was
+            throw;
+        }
+        if (change is null)
+        {
+            Volatile.Write(ref _tree, tree);
+            return this;
+        }
+        try
+        {
+            change();
+            var text = (_text.Length > 0 && _text[0] == TomlSyntax.ByteOrderMark ? "\uFEFF" : "") + tree.ToString();
+            return new TomlDocument(text, _source, TomlBinder.Bind(tree, _source), tree);
         }
         catch (TomlException e)
         {
+            // The changed tree is dropped; this document parses its own text again if it is edited later.
             throw CannotEdit(action, $"the result would not be valid TOML ({e.Reason})", e);
         }
     }
 
-    private InvalidOperationException CannotEdit(string action, string why, Exception? inner = null) =>
-        new($"cannot {action} in {_source}: {why}", inner);
-
-    private static string InTable(IReadOnlyList<string> tablePath) =>
-        tablePath.Count == 0 ? "" : $" in [{TomlWriter.FormatPath(tablePath)}]";
-
-    /// <summary>The statements [First, Last) belonging to the table, excluding its header; null if there is no such header.</summary>
-    private (int First, int Last)? FindSection(IReadOnlyList<string> tablePath)
+    private void Replace(KeyValueSyntax keyValue, ValueSyntax value)
     {
-        var header = -1; // the top level has no header: its section starts at statement 0
-        if (tablePath.Count > 0)
-        {
-            header = _statements.FindIndex(s => s.Kind == TomlStatementKind.Table && s.Path.SequenceEqual(tablePath));
-            if (header < 0) return null;
-        }
-        return (header + 1, NextHeader(header));
+        var old = keyValue.Value!;
+        (value.LeadingTrivia, value.TrailingTrivia) = (old.LeadingTrivia, old.TrailingTrivia);
+        // The comment after a value hangs on the value's last token.
+        LastToken(value).TrailingTrivia = LastToken(old).TrailingTrivia;
+        keyValue.Value = value;
     }
 
-    private TomlStatement? FindKey(int first, int last, string key)
+    private static SyntaxNode LastToken(SyntaxNode node)
     {
-        for (var i = first; i < last; i++)
+        for (var i = node.ChildrenCount - 1; i >= 0; i--)
         {
-            var s = _statements[i];
-            if (s.Path.Length == 1 && s.Path[0] == key) return s;
+            if (node.GetChild(i) is { } child)
+                return LastToken(child);
         }
-        return null;
+        return node;
     }
 
-    /// <summary>The index of the first header after statement <paramref name="index"/>, or the statement count.</summary>
-    private int NextHeader(int index)
+    /// <summary>Adds a key after the table's last key (indented like it), or first when the table has none.</summary>
+    private void AddKey(DocumentSyntax tree, TableSyntaxBase? table, KeyValueSyntax keyValue)
     {
-        var i = index + 1;
-        while (i < _statements.Count && _statements[i].Kind == TomlStatementKind.KeyValue) i++;
-        return i;
+        var items = table is null ? tree.KeyValues : table.Items;
+        if (items.ChildrenCount > 0)
+        {
+            var last = items.GetChild(items.ChildrenCount - 1)!;
+            var indent = TomlGaps.PartialLine(TomlGaps.After(tree, TomlGaps.Previous(tree, last)));
+            InsertAfter(tree, last, keyValue, indent);
+        }
+        else if (table is not null)
+        {
+            InsertAfter(tree, table, keyValue, []);
+        }
+        else
+        {
+            AddFirstTopLevelKey(tree, keyValue);
+        }
+        items.Add(keyValue);
     }
 
-    /// <summary>Start of the comment lines directly above a statement (no blank line between), else the statement's line start.</summary>
-    private int AttachedCommentStart(int index)
+    private void InsertAfter(DocumentSyntax tree, SyntaxNode statement, KeyValueSyntax keyValue, List<SyntaxTrivia> indent)
     {
-        var floor = index > 0 ? _statements[index - 1].End : _text.StartsWith('\uFEFF') ? 1 : 0;
-        var start = _statements[index].LineStart;
-        while (start > floor)
+        TomlGaps.EndLine(tree, statement, _newline);
+        keyValue.EndOfLineToken!.TrailingTrivia = TomlGaps.Take(tree, statement);
+        TomlGaps.Set(tree, statement, indent);
+    }
+
+    // The first top-level key goes above the comments that belong to the first header, or at the end of a file without headers.
+    private void AddFirstTopLevelKey(DocumentSyntax tree, KeyValueSyntax keyValue)
+    {
+        var head = TomlGaps.Take(tree, null);
+        if (tree.Tables.ChildrenCount > 0)
         {
-            // The previous line is [lineStart, start - 1), start - 1 being its '\n'.
-            var lineEnd = start - 1;
-            // floor is always a line start, except just after a byte order mark.
-            var lineStart = Math.Max(lineEnd > 0 ? _text.LastIndexOf('\n', lineEnd - 1) + 1 : 0, floor);
-            var content = _text.AsSpan(lineStart, lineEnd - lineStart).Trim(" \t\r");
-            if (content.Length == 0 || content[0] != '#') break;
-            start = lineStart;
+            var (detached, attached) = TomlGaps.SplitAttached(head);
+            TomlGaps.Set(tree, null, detached);
+            keyValue.EndOfLineToken!.TrailingTrivia = attached;
+            return;
         }
-        return start;
+        if (head.Count > 0 && head[^1].Kind != TokenKind.NewLine)
+            head.Add(NewLineTrivia());
+        TomlGaps.Set(tree, null, head);
+    }
+
+    private static void RemoveKey(DocumentSyntax tree, KeyValueSyntax keyValue)
+    {
+        var previous = TomlGaps.Previous(tree, keyValue);
+        var before = TomlGaps.FullLines(TomlGaps.After(tree, previous));
+        var after = TomlGaps.Take(tree, keyValue);
+        ((SyntaxList<KeyValueSyntax>)keyValue.Parent!).RemoveChild(keyValue);
+        TomlGaps.Set(tree, previous, [.. before, .. after]);
+    }
+
+    private void AppendTable(DocumentSyntax tree, IReadOnlyList<string> tablePath, IEnumerable<KeyValuePair<string, object>> values)
+    {
+        var last = TomlGaps.Statements(tree).LastOrDefault();
+        if (last is not null)
+            TomlGaps.EndLine(tree, last, _newline);
+        var tail = TomlGaps.After(tree, last);
+        if (last is not null || tail.Count > 0)
+        {
+            if (tail.Count > 0 && tail[^1].Kind != TokenKind.NewLine)
+                tail.Add(NewLineTrivia());
+            if (!TomlGaps.EndsWithBlankLine(tail, afterStatement: last is not null))
+                tail.Add(NewLineTrivia());
+        }
+        var table = new TableSyntax(TomlSyntax.Key(tablePath)) { EndOfLineToken = NewLine() };
+        foreach (var (key, value) in values)
+            table.Items.Add(KeyValue(key, value));
+        tree.Tables.Add(table);
+    }
+
+    /// <summary>Removes every section whose header starts with the path, one at a time, with the comments attached to it.</summary>
+    private static void RemoveSections(DocumentSyntax tree, IReadOnlyList<string> tablePath)
+    {
+        while (tree.Tables.FirstOrDefault(t => StartsWith(t, tablePath)) is { } table)
+        {
+            var previous = TomlGaps.Previous(tree, table);
+            var lastOfSection = table.Items.ChildrenCount > 0 ? table.Items.GetChild(table.Items.ChildrenCount - 1)! : (SyntaxNode)table;
+            var isLast = tree.Tables.GetChild(tree.Tables.ChildrenCount - 1) == table;
+            var (kept, _) = TomlGaps.SplitAttached(TomlGaps.After(tree, previous));
+            // What follows the section: comments attached to the next header stay with it, the rest goes.
+            List<SyntaxTrivia> next = isLast ? [] : TomlGaps.SplitAttached(TomlGaps.After(tree, lastOfSection)).Attached;
+            if (isLast)
+                tree.TrailingTrivia = null; // the end of a last line without a newline goes with it
+            tree.Tables.RemoveChild(table);
+            TomlGaps.Set(tree, previous, [.. kept, .. next]);
+        }
+    }
+
+    // ---------------------------------------------------------------- finding things
+
+    private static TableSyntax? FindTable(DocumentSyntax tree, IReadOnlyList<string> tablePath) =>
+        tablePath.Count == 0
+            ? null
+            : tree.Tables.OfType<TableSyntax>().FirstOrDefault(t => Path(t).SequenceEqual(tablePath));
+
+    private static KeyValueSyntax? FindKey(DocumentSyntax tree, TableSyntaxBase? table, string key) =>
+        (table is null ? tree.KeyValues : table.Items)
+            .FirstOrDefault(kv => kv.Key is { DotKeys.ChildrenCount: 0 } k && TomlSyntax.Name(k.Key) == key);
+
+    private static IEnumerable<string> Path(TableSyntaxBase table) => TomlSyntax.Parts(table.Name!).Select(p => p.Name);
+
+    private static bool StartsWith(TableSyntaxBase table, IReadOnlyList<string> tablePath)
+    {
+        var path = Path(table).ToList();
+        return path.Count >= tablePath.Count && path.Take(tablePath.Count).SequenceEqual(tablePath);
     }
 
     private TomlTable? Lookup(IReadOnlyList<string> tablePath)
     {
-        object current = Model;
+        object? current = Model;
         foreach (var name in tablePath)
         {
-            current = current switch
-            {
-                TomlTable t when t.TryGetValue(name, out var v) => v,
-                _ => null!,
-            };
+            current = current is TomlTable t && t.TryGetValue(name, out var v) ? v : null;
             if (current is TomlArray { Count: > 0 } array && array[^1] is TomlTable last) current = last;
             if (current is null) return null;
         }
         return current as TomlTable ?? TomlTable.Empty;
     }
+
+    // ---------------------------------------------------------------- new nodes
+
+    private KeyValueSyntax KeyValue(string key, object value) =>
+        new(new KeySyntax(key), Value(value)) { EndOfLineToken = NewLine() };
+
+    private static ValueSyntax Value(object value) => TomlValues.Normalize(value) switch
+    {
+        string s => new StringValueSyntax(s),
+        long l => new IntegerValueSyntax(l),
+        double d => new FloatValueSyntax(d),
+        bool b => new BooleanValueSyntax(b),
+        var other => throw new ArgumentException(
+            $"the document editor writes strings, numbers and booleans, not {TomlValues.TypeName(other)}"),
+    };
+
+    // New lines end like the document's first line, so that a CRLF file stays CRLF.
+    private SyntaxToken NewLine() => new(TokenKind.NewLine, _newline);
+
+    private SyntaxTrivia NewLineTrivia() => new(TokenKind.NewLine, _newline);
+
+    private InvalidOperationException CannotEdit(string action, string why, Exception? inner = null) =>
+        new($"cannot {action} in {_source}: {why}", inner);
+
+    private static string InTable(IReadOnlyList<string> tablePath) =>
+        tablePath.Count == 0 ? "" : $" in [{TomlSyntax.FormatPath(tablePath)}]";
 }

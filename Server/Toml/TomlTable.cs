@@ -42,13 +42,14 @@ public sealed class TomlTable : IReadOnlyDictionary<string, object>
         _index = BuildIndex(_keys);
     }
 
-    internal TomlTable(string[] keys, object[] values, TomlPosition[] positions, TomlPosition position, TomlPosition[]? valuePositions = null)
+    internal TomlTable(string[] keys, object[] values, TomlPosition[] positions, TomlPosition position,
+        TomlPosition[]? valuePositions = null, Dictionary<string, int>? index = null)
     {
         _keys = keys;
         _values = values;
         _positions = positions;
         _valuePositions = valuePositions;
-        _index = BuildIndex(keys);
+        _index = index ?? BuildIndex(keys);
         Position = position;
     }
 
@@ -112,7 +113,4 @@ public sealed class TomlTable : IReadOnlyDictionary<string, object>
     }
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
-
-    /// <summary>The table as TOML text.</summary>
-    public override string ToString() => Toml.Write(this);
 }

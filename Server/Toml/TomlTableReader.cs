@@ -18,7 +18,9 @@ public sealed class TomlTableReader
     /// <summary>Creates a reader over <paramref name="table"/>.</summary>
     /// <param name="table">The table to read.</param>
     /// <param name="sourceName">The file name used in error messages.</param>
-    /// <param name="tablePath">The table's path as written in a header, e.g. <c>server</c> or <c>users.alice</c>; <c>null</c> for the top level.</param>
+    /// <param name="tablePath">
+    /// The table's path as written in a header, e.g. <c>server</c> or <c>users.alice</c>; <c>null</c> for the top level.
+    /// </param>
     public TomlTableReader(TomlTable table, string sourceName, string? tablePath = null)
     {
         _table = table;
@@ -55,7 +57,9 @@ public sealed class TomlTableReader
         }
     }
 
-    /// <summary>Reads an integer that must fit in an <see cref="int"/> and lie within [<paramref name="min"/>, <paramref name="max"/>].</summary>
+    /// <summary>
+    /// Reads an integer that must fit in an <see cref="int"/> and lie within [<paramref name="min"/>, <paramref name="max"/>].
+    /// </summary>
     public int Int32(string key, int @default, int min = int.MinValue, int max = int.MaxValue) =>
         (int)Integer(key, @default, min, max);
 
@@ -94,7 +98,10 @@ public sealed class TomlTableReader
                 throw WrongType(key, "a number of seconds", other);
         }
         if (double.IsNaN(seconds) || seconds < 0 || seconds > TimeSpan.MaxValue.TotalSeconds)
-            throw ValueError(key, $"key {Describe(key)} must be a number of seconds from 0 up, not {seconds.ToString(CultureInfo.InvariantCulture)}");
+        {
+            var text = seconds.ToString(CultureInfo.InvariantCulture);
+            throw ValueError(key, $"key {Describe(key)} must be a number of seconds from 0 up, not {text}");
+        }
         return TimeSpan.FromSeconds(seconds);
     }
 
@@ -141,7 +148,9 @@ public sealed class TomlTableReader
     /// <summary>A reader for the sub-table at <paramref name="key"/>, or <c>null</c> when the key is absent.</summary>
     public TomlTableReader? Table(string key) => RawTable(key) is { } table ? new TomlTableReader(table, _source, SubPath(key)) : null;
 
-    /// <summary>The sub-table at <paramref name="key"/> without validation (e.g. a plugin's own section), or <c>null</c> when absent.</summary>
+    /// <summary>
+    /// The sub-table at <paramref name="key"/> without validation (e.g. a plugin's own section), or <c>null</c> when absent.
+    /// </summary>
     public TomlTable? RawTable(string key) => Get(key) switch
     {
         null => null,
@@ -193,7 +202,7 @@ public sealed class TomlTableReader
     private string Describe(string key) => $"\"{key}\"{InTable}";
 
     private string SubPath(string key) =>
-        _path is null ? TomlWriter.FormatKey(key) : _path + "." + TomlWriter.FormatKey(key);
+        _path is null ? TomlSyntax.FormatKey(key) : _path + "." + TomlSyntax.FormatKey(key);
 
     private TomlPosition Known(TomlPosition position, string key) =>
         position != default ? position : _table.PositionOf(key) != default ? _table.PositionOf(key) : _table.Position;

@@ -218,4 +218,101 @@ public class DocumentTests
         doc.RemoveTable(["a"]).ToString().ShouldBe("\uFEFF[b]\ny = 2\n");
         TomlDocument.Parse("\uFEFFx = 1\n", "u.toml").Remove([], "x").ToString().ShouldBe("\uFEFF");
     }
+
+    [Test]
+    public void RemovingTheFirstUserKeepsTheFilesHeaderComment()
+    {
+        // The header is the first table's leading trivia in Tomlyn's tree; a blank line sets it apart from that table.
+        const string text = "# users.toml\n# the header\n\n# about a\n[users.a]\nhome = \"/a\"\n\n[users.b]\nhome = \"/b\"\n";
+        var edited = Doc(text).RemoveTable(["users", "a"]);
+        edited.ToString().ShouldBe("# users.toml\n# the header\n\n[users.b]\nhome = \"/b\"\n");
+        edited.RemoveTable(["users", "b"]).ToString().ShouldBe("# users.toml\n# the header\n\n");
+    }
+
+    [Test]
+    public void NewTablesGetADottedHeaderNotAQuotedName()
+    {
+        var edited = Doc("").AddTable(["users", "carol"], [new("home", "/c")]).AddTable(["users", "d.e"], [new("home", "/d")]);
+        edited.ToString().ShouldBe("[users.carol]\nhome = \"/c\"\n\n[users.\"d.e\"]\nhome = \"/d\"\n");
+        ((TomlTable)edited.Model["users"]).Keys.ShouldBe(["carol", "d.e"]);
+    }
+
+    [Test]
+    public void EveryKindOfEditKeepsACrlfFileCrlf()
+    {
+        var text = Users.Replace("\n", "\r\n");
+        var edited = Doc(text)
+            .Set([], "motd", "hi")
+            .Set(["users", "bob smith"], "read_only", true)
+            .Remove(["users", "alice"], "home")
+            .Set(["users", "new"], "home", "/n")
+            .RemoveTable(["users", "carol"]);
+        edited.ToString().Replace("\r\n", "").ShouldNotContain("\n");
+        edited.ToString().ShouldContain("    banned = false\r\n    read_only = true\r\n");
+        Doc(edited.ToString()).ToString().ShouldBe(edited.ToString());
+    }
+
+    [Test]
+    public void AChainOfEditsHandsTheSyntaxTreeOnSoNothingIsParsedAgain()
+    {
+        var doc = Doc();
+        doc.HoldsSyntaxTree.ShouldBeTrue();
+        var banned = doc.Set(["users", "alice"], "banned", true);
+        doc.HoldsSyntaxTree.ShouldBeFalse();
+        banned.HoldsSyntaxTree.ShouldBeTrue();
+        var removed = banned.RemoveTable(["users", "carol"]).Remove(["users", "nobody"], "x");
+        removed.HoldsSyntaxTree.ShouldBeTrue();
+        // Refusals and no-op edits leave the tree where it was.
+        Should.Throw<InvalidOperationException>(() => removed.AddTable(["users", "alice"], []));
+        removed.Remove(["users", "alice"], "missing").ShouldBeSameAs(removed);
+        removed.HoldsSyntaxTree.ShouldBeTrue();
+    }
+
+    [Test]
+    public void AnEditedDocumentCanBeEditedAgainFromItsOwnText()
+    {
+        // The first edit hands the syntax tree on; a second edit of the same document parses its text again.
+        var doc = Doc();
+        var first = doc.Set(["users", "alice"], "admin", false);
+        var second = doc.Set(["users", "alice"], "admin", false);
+        second.ToString().ShouldBe(first.ToString());
+        doc.ToString().ShouldBe(Users);
+        first.Set(["users", "alice"], "admin", true).ToString().ShouldBe(Users);
+    }
+
+    [Test]
+    public void ALastLineWithoutNewlineGetsOneBeforeWhatFollows()
+    {
+        Doc("a = 1  # one").Set([], "b", 2L).ToString().ShouldBe("a = 1  # one\nb = 2\n");
+        Doc("a = 1").AddTable(["t"], [new("x", true)]).ToString().ShouldBe("a = 1\n\n[t]\nx = true\n");
+        Doc("a = 1\nb = 2").Remove([], "b").ToString().ShouldBe("a = 1\n");
+        Doc("[t]\nx = 1\n# end").RemoveTable(["t"]).ToString().ShouldBe("");
+    }
+
+    [Test]
+    public void ACommentOnlyFileKeepsItsCommentsAboveNewContent()
+    {
+        Doc("# only a comment").Set([], "a", "x").ToString().ShouldBe("# only a comment\na = \"x\"\n");
+        Doc("# c\n").AddTable(["t"], []).ToString().ShouldBe("# c\n\n[t]\n");
+        Doc("# c\n\n# attached\n[t]\n").Set([], "a", 1L).ToString().ShouldBe("# c\n\na = 1\n# attached\n[t]\n");
+    }
+
+    [Test]
+    public void ValuesThatCannotBeWrittenAreRefusedBeforeAnythingChanges()
+    {
+        var doc = Doc();
+        Should.Throw<ArgumentException>(() => doc.Set(["users", "alice"], "since", new DateOnly(2024, 1, 1)));
+        Should.Throw<ArgumentException>(() => doc.AddTable(["users", "x"], [new("tags", new[] { "a" })]));
+        doc.Set(["users", "alice"], "admin", false).ToString().ShouldContain("admin = false");
+    }
+
+    [Test]
+    public void AnEditThatWouldBreakTheRulesOfTablesIsRefused()
+    {
+        var doc = TomlDocument.Parse("[a]\nb.c = 1\n", "t.toml");
+        Should.Throw<InvalidOperationException>(() => doc.Set(["a", "b"], "d", 2L)).Message
+            .ShouldBe("cannot set \"d\" in [a.b] in t.toml: the result would not be valid TOML " +
+                      "(table [a.b] was already defined with dotted keys and cannot be opened again with a header)");
+        doc.Set(["a"], "e", 3L).ToString().ShouldBe("[a]\nb.c = 1\ne = 3\n");
+    }
 }

@@ -277,4 +277,32 @@ public class UserStoreFileTests
         store.Users.ContainsKey("carol").ShouldBeTrue();
         _setup.Sink.At(LogEventLevel.Error).ShouldContain(e => e.Contains("handler"));
     }
+
+    [Test]
+    public async Task A_CRLF_users_file_stays_CRLF_through_every_admin_command()
+    {
+        _setup.Write(Commented.Replace("\n", "\r\n"));
+        var store = _setup.Open();
+
+        (await store.AddUserAsync("root", "carol", "pw")).Ok.ShouldBeTrue();
+        (await store.BanAsync("root", "demo")).Ok.ShouldBeTrue();
+        (await store.DeleteUserAsync("root", "guest")).Ok.ShouldBeTrue();
+
+        var text = _setup.Text;
+        text.Replace("\r\n", "").ShouldNotContain("\n");
+        text.ShouldStartWith(CommentedHead.Replace("\n", "\r\n"));
+        ((TomlTable)ScriptFtp.Toml.Toml.Parse(text, "check")["users"]).Keys.ShouldBe(["root", "demo", "carol"]);
+    }
+
+    [Test]
+    public async Task Deleting_the_first_user_keeps_the_header_comment_of_the_file()
+    {
+        var header = "# ScriptFtp users.\n#\n# One [users.NAME] table per user.\n\n";
+        _setup.Write(header + TempSetup.AdminToml.Replace("[users.root]", "[users.first]\npassword = \"x\"\n\n[users.root]"));
+        var store = _setup.Open();
+
+        (await store.DeleteUserAsync("root", "first")).Ok.ShouldBeTrue();
+
+        _setup.Text.ShouldStartWith(header + "[users.root]\n");
+    }
 }

@@ -5,7 +5,9 @@ using ScriptFtp.Toml;
 
 namespace ScriptFtp;
 
-/// <summary>The server's configuration, read once from <c>ftp.toml</c>. Relative paths are already resolved against the file's folder.</summary>
+/// <summary>
+/// The server's configuration, read once from <c>ftp.toml</c>. Relative paths are already resolved against the file's folder.
+/// </summary>
 public sealed record ServerConfig
 {
     // Default relative paths: against the working folder for a config built in code, the config file's folder in FromToml.
@@ -75,23 +77,40 @@ public sealed record ServerConfig
     /// <summary>Binds a parsed document; <paramref name="baseFolder"/> anchors relative paths.</summary>
     public static ServerConfig FromToml(TomlTable document, string sourceName, string baseFolder)
     {
-        var defaults = new ServerConfig();
-        string Full(string p) => Path.GetFullPath(Path.Combine(baseFolder, p));
-        // An empty string switches the feature off.
-        string? OptionalPath(TomlTableReader reader, string key, string fallback) =>
-            reader.String(key, fallback) is { Length: > 0 } p ? Full(p) : null;
         var top = new TomlTableReader(document, sourceName);
         // A missing section reads as an empty one, so every default (relative paths included) is applied in one place.
         TomlTableReader Section(string name) => top.Table(name) ?? new TomlTableReader(TomlTable.Empty, sourceName, name);
-        var config = defaults;
+        var paths = new Paths(baseFolder);
+        var config = new ServerConfig();
+        config = ReadServer(config, Section("server"), paths);
+        config = ReadPassive(config, Section("passive"));
+        config = ReadLog(config, Section("log"), paths);
+        config = ReadSecurity(config, Section("security"));
+        config = ReadPlugins(config, Section("plugins"), paths);
+        config = ReadPluginSettings(config, top, sourceName);
+        top.RejectUnknown();
+        return config;
+    }
 
-        var server = Section("server");
+    /// <summary>Relative paths in the file are relative to the file's folder.</summary>
+    private sealed record Paths(string BaseFolder)
+    {
+        public string Full(string path) => Path.GetFullPath(Path.Combine(BaseFolder, path));
+
+        // An empty string switches the feature off.
+        public string? Optional(TomlTableReader reader, string key, string fallback) =>
+            reader.String(key, fallback) is { Length: > 0 } path ? Full(path) : null;
+    }
+
+    private static ServerConfig ReadServer(ServerConfig config, TomlTableReader server, Paths paths)
+    {
+        var defaults = new ServerConfig();
         config = config with
         {
             Listen = Address(server, "listen", defaults.Listen)!,
             Port = server.Int32("port", defaults.Port, 0, 65535),
-            Root = Full(server.String("root", DefaultRoot)),
-            UsersFile = Full(server.String("users_file", DefaultUsersFile)),
+            Root = paths.Full(server.String("root", DefaultRoot)),
+            UsersFile = paths.Full(server.String("users_file", DefaultUsersFile)),
             Banner = server.String("banner", defaults.Banner),
             AllowOverwrite = server.Boolean("allow_overwrite", defaults.AllowOverwrite),
             IdleTimeout = Duration(server, "idle_timeout", defaults.IdleTimeout, 1),
@@ -102,58 +121,76 @@ public sealed record ServerConfig
         };
         if (config.Banner.Contains('\n') || config.Banner.Contains('\r')) throw server.Error("banner", "banner must be a single line");
         server.RejectUnknown();
+        return config;
+    }
 
-        var passive = Section("passive");
+    private static ServerConfig ReadPassive(ServerConfig config, TomlTableReader passive)
+    {
         config = config with
         {
             PassivePortMin = passive.Int32("port_min", 0, 0, 65535),
             PassivePortMax = passive.Int32("port_max", 0, 0, 65535),
             PublicAddress = Address(passive, "public_address", null),
         };
-        if (config.PassivePortMin > config.PassivePortMax) throw passive.Error("port_min", "port_min must not be greater than port_max");
-        if ((config.PassivePortMin == 0) != (config.PassivePortMax == 0)) throw passive.Error("port_min", "set both port_min and port_max, or neither");
+        if (config.PassivePortMin > config.PassivePortMax)
+            throw passive.Error("port_min", "port_min must not be greater than port_max");
+        if ((config.PassivePortMin == 0) != (config.PassivePortMax == 0))
+            throw passive.Error("port_min", "set both port_min and port_max, or neither");
         if (config.PublicAddress is { AddressFamily: not System.Net.Sockets.AddressFamily.InterNetwork })
             throw passive.Error("public_address", "public_address must be an IPv4 address (PASV can only advertise IPv4)");
         passive.RejectUnknown();
+        return config;
+    }
 
-        var log = Section("log");
+    private static ServerConfig ReadLog(ServerConfig config, TomlTableReader log, Paths paths)
+    {
         config = config with
         {
-            LogFile = OptionalPath(log, "file", DefaultLogFile),
-            LogLevel = log.Enum("level", defaults.LogLevel),
+            LogFile = paths.Optional(log, "file", DefaultLogFile),
+            LogLevel = log.Enum("level", config.LogLevel),
         };
         log.RejectUnknown();
+        return config;
+    }
 
-        var security = Section("security");
+    private static ServerConfig ReadSecurity(ServerConfig config, TomlTableReader security)
+    {
         config = config with
         {
-            MaxFailedLogins = security.Int32("max_failed_logins", defaults.MaxFailedLogins, 1, 1_000_000),
-            FailureWindow = Duration(security, "failure_window", defaults.FailureWindow, 1),
-            LoginDelay = Duration(security, "login_delay", defaults.LoginDelay, 0),
-            Lockout = Duration(security, "lockout", defaults.Lockout, 0),
+            MaxFailedLogins = security.Int32("max_failed_logins", config.MaxFailedLogins, 1, 1_000_000),
+            FailureWindow = Duration(security, "failure_window", config.FailureWindow, 1),
+            LoginDelay = Duration(security, "login_delay", config.LoginDelay, 0),
+            Lockout = Duration(security, "lockout", config.Lockout, 0),
         };
         security.RejectUnknown();
+        return config;
+    }
 
-        var plugins = Section("plugins");
+    private static ServerConfig ReadPlugins(ServerConfig config, TomlTableReader plugins, Paths paths)
+    {
         config = config with
         {
-            PluginsFolder = OptionalPath(plugins, "folder", DefaultPluginsFolder),
-            PluginsStrict = plugins.Boolean("strict", defaults.PluginsStrict),
-            PluginTimeout = Duration(plugins, "timeout", defaults.PluginTimeout, 0.001),
-            PluginsReload = plugins.Boolean("reload", defaults.PluginsReload),
+            PluginsFolder = paths.Optional(plugins, "folder", DefaultPluginsFolder),
+            PluginsStrict = plugins.Boolean("strict", config.PluginsStrict),
+            PluginTimeout = Duration(plugins, "timeout", config.PluginTimeout, 0.001),
+            PluginsReload = plugins.Boolean("reload", config.PluginsReload),
         };
         plugins.RejectUnknown();
-
-        if (top.RawTable("plugin") is { } pluginSections)
-        {
-            var sections = ImmutableDictionary.CreateBuilder<string, TomlTable>(StringComparer.OrdinalIgnoreCase);
-            foreach (var (name, value) in pluginSections)
-                sections[name] = value as TomlTable ?? throw new TomlException(sourceName, pluginSections.PositionOf(name), $"[plugin.{name}] must be a table");
-            config = config with { PluginSettings = sections.ToImmutable() };
-        }
-
-        top.RejectUnknown();
         return config;
+    }
+
+    // Each plugin's own [plugin.NAME] table is handed to it unread: the plugin checks its own keys.
+    private static ServerConfig ReadPluginSettings(ServerConfig config, TomlTableReader top, string sourceName)
+    {
+        if (top.RawTable("plugin") is not { } pluginSections)
+            return config;
+        var sections = ImmutableDictionary.CreateBuilder<string, TomlTable>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (name, value) in pluginSections)
+        {
+            sections[name] = value as TomlTable
+                ?? throw new TomlException(sourceName, pluginSections.PositionOf(name), $"[plugin.{name}] must be a table");
+        }
+        return config with { PluginSettings = sections.ToImmutable() };
     }
 
     /// <summary>Longest duration any setting takes: timers and date arithmetic stay far from their limits.</summary>
