@@ -11,7 +11,8 @@ using Microsoft.CodeAnalysis.Text;
 namespace ScriptFtp.Plugins;
 
 /// <summary>One script, compiled and emitted, ready to be loaded: or the errors that stopped it.</summary>
-internal sealed record CompiledScript(string Name, string Display, byte[]? Image, byte[]? Symbols, string? EntryType, string? EntryMethod, ImmutableArray<string> Errors, ImmutableArray<string> Warnings)
+internal sealed record CompiledScript(string Name, string Display, byte[]? Image, byte[]? Symbols, string? EntryType, string? EntryMethod,
+    ImmutableArray<string> Errors, ImmutableArray<string> Warnings)
 {
     /// <summary>A script that cannot be loaded: nothing to run, only the errors (and any warnings) that say why.</summary>
     public static CompiledScript Failed(string name, string display, ImmutableArray<string> errors, ImmutableArray<string> warnings) =>
@@ -29,7 +30,8 @@ internal static class PluginCompiler
     private static readonly ImmutableArray<string> Imports =
     [
         "System", "System.IO", "System.Linq", "System.Text", "System.Threading", "System.Threading.Tasks", "System.Collections.Generic",
-        "System.Collections.Immutable", "System.Globalization", "System.Security.Cryptography", "ScriptFtp", "ScriptFtp.Plugins", "ScriptFtp.Toml",
+        "System.Collections.Immutable", "System.Globalization", "System.Security.Cryptography", "ScriptFtp", "ScriptFtp.Plugins",
+        "ScriptFtp.Toml",
     ];
 
     // Built once and shared by every compilation: the scripting layer's CSharpScript.Create reads the metadata of the core
@@ -42,7 +44,10 @@ internal static class PluginCompiler
             typeof(Console).Assembly, typeof(System.Text.RegularExpressions.Regex).Assembly, typeof(System.Net.IPAddress).Assembly,
             typeof(System.Collections.Concurrent.ConcurrentDictionary<,>).Assembly, typeof(System.Text.Json.JsonSerializer).Assembly,
             typeof(System.Net.Http.HttpClient).Assembly, typeof(System.Diagnostics.Process).Assembly, typeof(PluginGlobals).Assembly,
-            typeof(Serilog.ILogger).Assembly, Assembly.Load("System.Runtime"), Assembly.Load("netstandard"), Assembly.Load("System.Collections"),
+            // Process derives from Component; without these, Process and System.Timers.Timer would not compile at all.
+            typeof(System.ComponentModel.Component).Assembly, typeof(System.Timers.Timer).Assembly,
+            typeof(Serilog.ILogger).Assembly, Assembly.Load("System.Runtime"), Assembly.Load("netstandard"),
+            Assembly.Load("System.Collections"),
         }.Distinct().Select(a => (MetadataReference)MetadataReference.CreateFromFile(a.Location)),
     ]);
 
@@ -52,27 +57,53 @@ internal static class PluginCompiler
         OutputKind.DynamicallyLinkedLibrary, usings: Imports, optimizationLevel: OptimizationLevel.Release, allowUnsafe: false,
         nullableContextOptions: NullableContextOptions.Disable);
 
-    private static long serial;
+    private static long _serial;
 
-    /// <summary>Compiles one file. <paramref name="display"/> is how errors name it, e.g. <c>plugins/hash.csx</c>.</summary>
+    /// <summary>
+    /// Compiles one file. <paramref name="display"/> is how errors name it, e.g. <c>plugins/hash.csx</c>. A script that
+    /// compiles is then checked against <see cref="PluginRules"/> and instrumented by <see cref="PluginInstrumenter"/>
+    /// before it is emitted; both work on the script as written, so every position reported is the script's own.
+    /// </summary>
     public static CompiledScript Compile(string name, string path, string display, string code)
     {
-        // The compilation CSharpScript.Create(code, options, typeof(PluginGlobals)).GetCompilation() would build, with shared references.
+        // The compilation CSharpScript.Create(code, options, typeof(PluginGlobals)).GetCompilation() would build, with shared
+        // references.
         var tree = CSharpSyntaxTree.ParseText(SourceText.From(code, Encoding.UTF8), ParseOptions, path);
-        var compilation = CSharpCompilation.CreateScriptCompilation($"plugin-{name}-{Interlocked.Increment(ref serial)}", tree, References.Value,
-            CompilationOptions, previousScriptCompilation: null, returnType: typeof(object), globalsType: typeof(PluginGlobals));
+        var compilation = CSharpCompilation.CreateScriptCompilation($"plugin-{name}-{Interlocked.Increment(ref _serial)}", tree,
+            References.Value, CompilationOptions, previousScriptCompilation: null, returnType: typeof(object),
+            globalsType: typeof(PluginGlobals));
+        // First as written, so that errors and warnings are the compiler's own, positions and all. Emitting is the cheapest way
+        // to get them: GetDiagnostics() also looks for unused usings, and a semantic model binds more slowly than the compiler.
+        var written = compilation.Emit(Stream.Null);
+        var errors = Formatted(display, written.Diagnostics, DiagnosticSeverity.Error);
+        var warnings = Formatted(display, written.Diagnostics, DiagnosticSeverity.Warning);
+        if (!written.Success)
+            return CompiledScript.Failed(name, display, errors.IsEmpty ? [$"{display}: could not be compiled"] : errors, warnings);
+        var model = compilation.GetSemanticModel(tree);
+        var refused = PluginRules.Check(model, display);
+        if (!refused.IsEmpty) return CompiledScript.Failed(name, display, refused, warnings);
+
+        var instrumented = compilation.ReplaceSyntaxTree(tree, PluginInstrumenter.Instrument(model));
         using var image = new MemoryStream();
         using var symbols = new MemoryStream();
-        var emitted = compilation.Emit(image, symbols, options: new EmitOptions(debugInformationFormat: DebugInformationFormat.PortablePdb));
-        var errors = emitted.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).Select(d => Format(display, d)).ToImmutableArray();
-        var warnings = emitted.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Warning).Select(d => Format(display, d)).ToImmutableArray();
-        if (!emitted.Success || !errors.IsEmpty)
-            return CompiledScript.Failed(name, display, errors.IsEmpty ? [$"{display}: could not be compiled"] : errors, warnings);
-        var entry = compilation.GetEntryPoint(CancellationToken.None)!;
+        var emitted = instrumented.Emit(image, symbols, options: new(debugInformationFormat: DebugInformationFormat.PortablePdb));
+        if (!emitted.Success)
+        {
+            // The script as written compiled, so this is the instrumentation's fault: say so rather than blame the script.
+            var failures = Formatted(display, emitted.Diagnostics, DiagnosticSeverity.Error);
+            return CompiledScript.Failed(name, display, [$"{display}: error: the server could not add its safety checks to this script " +
+                "(please report it): " + string.Join("; ", failures)], warnings);
+        }
+        var entry = instrumented.GetEntryPoint(CancellationToken.None)!;
         var type = entry.ContainingType;
-        var typeName = type.ContainingNamespace is { IsGlobalNamespace: false } ns ? $"{ns.ToDisplayString()}.{type.MetadataName}" : type.MetadataName;
+        var typeName = type.ContainingNamespace is { IsGlobalNamespace: false } ns
+            ? $"{ns.ToDisplayString()}.{type.MetadataName}"
+            : type.MetadataName;
         return new CompiledScript(name, display, image.ToArray(), symbols.ToArray(), typeName, entry.MetadataName, [], warnings);
     }
+
+    private static ImmutableArray<string> Formatted(string display, ImmutableArray<Diagnostic> diagnostics, DiagnosticSeverity severity) =>
+        [.. diagnostics.Where(d => d.Severity == severity).Select(d => Format(display, d))];
 
     /// <summary><c>plugins/NAME.csx(line,col): error CS0103: message</c>, the form compilers and editors understand.</summary>
     private static string Format(string display, Diagnostic diagnostic)
@@ -83,16 +114,21 @@ internal static class PluginCompiler
         return $"{where}: {severity} {diagnostic.Id}: {diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture)}";
     }
 
-    /// <summary>Loads a compiled script into <paramref name="context"/> and runs its top level with <paramref name="globals"/>.</summary>
-    public static Task Run(CompiledScript script, AssemblyLoadContext context, PluginGlobals globals)
+    /// <summary>
+    /// Loads a compiled script into <paramref name="context"/> and runs its top level with <paramref name="globals"/>; plugin
+    /// code the top level runs (loops, and any task it starts) is stopped once <paramref name="limit"/> has passed.
+    /// </summary>
+    public static Task Run(CompiledScript script, AssemblyLoadContext context, PluginGlobals globals, TimeSpan limit)
     {
         using var image = new MemoryStream(script.Image!);
         using var symbols = new MemoryStream(script.Symbols!);
         var assembly = context.LoadFromStream(image, symbols);
-        var factory = assembly.GetType(script.EntryType!, throwOnError: true)!.GetMethod(script.EntryMethod!, BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static)!;
+        PluginBackstop.Watch(assembly, globals.Log);
+        var factory = assembly.GetType(script.EntryType!, throwOnError: true)!
+            .GetMethod(script.EntryMethod!, BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static)!;
         // A submission's factory takes the submission array: slot 0 holds the globals, slot 1 receives the submission itself.
         var submissions = new object?[] { globals, null };
-        return (Task)factory.Invoke(null, [submissions])!;
+        return PluginGuard.Within(limit, () => (Task)factory.Invoke(null, [submissions])!);
     }
 }
 

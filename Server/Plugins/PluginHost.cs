@@ -7,7 +7,11 @@ using Serilog;
 namespace ScriptFtp.Plugins;
 
 /// <summary>A plugin whose script ran: what it registered, frozen.</summary>
-internal sealed record LoadedPlugin(string Name, TomlTable Settings, PluginLog Log, ImmutableArray<CommandRegistration> Commands, ImmutableArray<EventRegistration> Events);
+internal sealed record LoadedPlugin(string Name, TomlTable Settings, PluginLog Log, ImmutableArray<CommandRegistration> Commands, ImmutableArray<EventRegistration> Events)
+{
+    /// <summary>Its failures in a row; a new load (a reload) starts afresh.</summary>
+    public PluginHealth Health { get; } = new(Log);
+}
 
 /// <summary>Everything one load of the plugins folder produced. Swapped whole on reload; the old one is unloaded.</summary>
 internal sealed record Generation(int Number, CommandTable Table, ImmutableArray<LoadedPlugin> Plugins, ImmutableArray<string> Errors, PluginLoadContext? Context)
@@ -144,7 +148,7 @@ internal sealed class PluginHost : IServerHooks, IDisposable
             var globals = new PluginGlobals(script.Name, settings, pluginLog);
             try
             {
-                await PluginCompiler.Run(script, context, globals).WaitAsync(config.PluginTimeout);
+                await PluginCompiler.Run(script, context, globals, config.PluginTimeout).WaitAsync(config.PluginTimeout);
             }
             catch (Exception e)
             {
@@ -268,15 +272,19 @@ internal sealed class PluginHost : IServerHooks, IDisposable
     /// <summary>Runs one handler under the time limit: its reply, or a 451 after an exception or a timeout.</summary>
     private async Task<Reply?> RunAsync(LoadedPlugin plugin, string what, Func<PluginContext, Task<Reply?>> handler, Func<CancellationToken, PluginContext> makeContext, CancellationToken outer)
     {
+        // A plugin that kept failing is off until the next reload: null runs what its command replaced, or answers 500.
+        if (plugin.Health.Disabled) return null;
         // One timer for the limit: the handler sees it as ctx.Cancel, and the wait below gives up on it.
         var limit = CancellationTokenSource.CreateLinkedTokenSource(outer);
         limit.CancelAfter(config.PluginTimeout);
-        // On the thread pool, so that a handler that blocks cannot hold up the session past the limit.
-        var task = Task.Run(() => handler(makeContext(limit.Token)));
+        // On the thread pool, so that a handler that blocks cannot hold up the session past the limit; under the guard's
+        // budget, so that plugin code still running at the limit (a loop that ignores ctx.Cancel) is stopped there.
+        var task = PluginGuard.Run(() => handler(makeContext(limit.Token)), config.PluginTimeout, limit.Token);
         try
         {
             var reply = await task.WaitAsync(limit.Token);
             limit.Dispose();
+            plugin.Health.Succeeded();
             return reply;
         }
         catch (OperationCanceledException) when (outer.IsCancellationRequested)
@@ -288,12 +296,14 @@ internal sealed class PluginHost : IServerHooks, IDisposable
             // The handler may still be running; its outcome no longer matters, but it must not go unobserved.
             _ = task.ContinueWith(t => { _ = t.Exception; limit.Dispose(); }, TaskScheduler.Default);
             plugin.Log.Warning("{What} ran past the limit of {Seconds} s and was abandoned", what, config.PluginTimeout.TotalSeconds);
+            plugin.Health.Failed();
             return new Reply(451, $"Requested action aborted: the {plugin.Name} plugin did not answer within {config.PluginTimeout.TotalSeconds:0.###} s.");
         }
         catch (Exception e)
         {
             limit.Dispose();
             plugin.Log.Error(e, "{What} failed: {Error}", what, e.Message);
+            plugin.Health.Failed();
             return new Reply(451, $"Requested action aborted: local error in processing ({plugin.Name} plugin).");
         }
     }
