@@ -37,7 +37,8 @@ internal sealed class FtpServer : IAsyncDisposable
     {
         Directory.CreateDirectory(config.Root);
         var clock = time ?? TimeProvider.System;
-        var guard = new LoginGuard(config.MaxFailedLogins, config.FailureWindow, config.LoginDelay, config.Lockout, clock);
+        var guard = new LoginGuard(LoginPolicy.From(config), clock);
+        guard.BanChanged += (address, ban) => LogBan(log, address, ban);
         var stopping = new CancellationTokenSource();
         var host = new FtpHost(config, log, users, guard, clock, stopping.Token);
         if (hooks is not null) host.Hooks = hooks(host);
@@ -46,6 +47,13 @@ internal sealed class FtpServer : IAsyncDisposable
         var server = new FtpServer(socket, host, stopping);
         log.Information("ScriptFtp listening on {Endpoint}, root {Root}", server.Endpoint, config.Root);
         return server;
+    }
+
+    private static void LogBan(ILogger log, IPAddress address, AddressBan? ban)
+    {
+        if (ban is null) log.Warning("Ban lifted: {Address}", address);
+        else log.Warning("Banned {Address} until {Until:u} (offence {Offences}) after too many failed logins", address, ban.Until,
+            ban.Offences);
     }
 
     private static void EndSessionsOfBannedOrDeleted(FtpHost host, ImmutableDictionary<string, UserAccount> users)
