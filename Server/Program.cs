@@ -54,6 +54,11 @@ internal static class Program
             log.Fatal("{Error}", e.Message);
             return 2;
         }
+        catch (StartupException e)
+        {
+            log.Fatal("{Error}", e.Message);
+            return 2;
+        }
         catch (Exception e)
         {
             log.Fatal(e, "The server failed to start: {Reason}", e.Message);

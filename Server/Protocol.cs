@@ -414,6 +414,8 @@ public sealed record Session(string Id, IPEndPoint Remote, IPEndPoint Local)
     public bool ProtectData { get; init; }
     /// <summary>The client's address may log in and transfer without TLS (<c>[tls] plain_allowed_from</c>).</summary>
     public bool PlainAllowed { get; init; } = true;
+    /// <summary>Failed PASS on this connection; <see cref="Protocol.MaxFailedPasswords"/> of them end it.</summary>
+    public int FailedPasswords { get; init; }
     /// <summary>The logged-in user, if any.</summary>
     public UserView? User => Login is Login.LoggedIn l ? l.User : null;
 }
@@ -458,8 +460,10 @@ public enum LoginFailure
     Banned,
     /// <summary>The password was right but the user's home folder cannot be used.</summary>
     HomeUnavailable,
-    /// <summary>Too many failures from the address: refused without checking the password.</summary>
+    /// <summary>Too many failures of this user name from the address: refused without checking the password.</summary>
     LockedOut,
+    /// <summary>The address is banned: refused without checking the password.</summary>
+    AddressBanned,
 }
 
 /// <summary>How a transfer ended short of success.</summary>
@@ -834,6 +838,9 @@ public static class Protocol
     /// <summary>Error replies in a row after which the session is closed.</summary>
     public const int MaxConsecutiveErrors = 30;
 
+    /// <summary>Failed PASS after which the connection is closed (as vsftpd and pyftpdlib do).</summary>
+    public const int MaxFailedPasswords = 3;
+
     /// <summary>The greeting sent when a client connects.</summary>
     public static Reply Greeting(ServerOptions options) => new(220, options.Banner);
 
@@ -857,8 +864,11 @@ public static class Protocol
     public static Outcome TransferEnded(Context context, Session session, EffectResult result) =>
         Out.Map(Ended(session, result), CountErrors);
 
-    /// <summary>The answer to a control line longer than <see cref="MaxLineLength"/>.</summary>
-    public static Outcome LineTooLong(Session session) => CountErrors(Out.Reply(session, Reply.LineTooLong(MaxLineLength)));
+    /// <summary>
+    /// The answer to a control line longer than <see cref="MaxLineLength"/>: 500, and the connection is closed as soon as
+    /// the limit is reached, so the rest of the line is never read.
+    /// </summary>
+    public static Outcome LineTooLong(Session session) => Out.Close(session, Reply.LineTooLong(MaxLineLength));
 
     /// <summary>
     /// RFC 959: QUIT during a transfer lets it finish and is answered after it, so a client that closes its side right
@@ -883,6 +893,25 @@ public static class Protocol
         account is null ? Reply.Closing("Your account has been deleted.")
         : account.Banned ? Reply.Closing("Your account has been banned.")
         : null;
+
+    /// <summary>The 421 that turns away a connection from a banned address, before anything else is said.</summary>
+    public static Reply AddressBanned(TimeSpan remaining) =>
+        Reply.Closing($"Too many failed logins from your address; try again in {WaitText(remaining)}.");
+
+    /// <summary>The 421 that ends a connection that did not log in within the grace time.</summary>
+    public static Reply LoginTimeout(TimeSpan grace) =>
+        Reply.Closing($"Login time exceeded ({grace.TotalSeconds:0} seconds); closing the connection.");
+
+    /// <summary>The 421 sent to a connection that has not logged in, evicted to make room for a new one.</summary>
+    public static readonly Reply Evicted = Reply.Closing("Too many connections waiting to log in; closing this one.");
+
+    /// <summary>
+    /// When the pre-login limit is full, whose oldest pre-login connection gives way: the address holding the most
+    /// (<paramref name="holders"/> maps each address to its count), so a flood from a few addresses cannot keep others out.
+    /// Null when there is room.
+    /// </summary>
+    public static IPAddress? EvictFrom(IReadOnlyDictionary<IPAddress, int> holders, int limit) =>
+        holders.Values.Sum() < limit || holders.Count == 0 ? null : holders.MaxBy(h => h.Value).Key;
 
     /// <summary>Whether a new connection may be served: null, or the 421 that turns it away.</summary>
     public static Reply? Admit(int sessions, int fromAddress, int maxSessions, int maxFromAddress) =>
@@ -1057,11 +1086,22 @@ public static class Protocol
         return Out.Do(pending, new Effect.Authenticate(name, request.Argument), result => result switch
         {
             EffectResult.Authenticated a => LoggedIn(pending with { Login = new Login.LoggedIn(a.User), Directory = "/" }, a.User),
-            EffectResult.LoginFailed { Reason: LoginFailure.LockedOut } f => Out.Close(pending, LoginRefused(f)),
+            EffectResult.LoginFailed { Reason: LoginFailure.LockedOut or LoginFailure.AddressBanned } f => Out.Close(pending, LoginRefused(f)),
             EffectResult.LoginFailed { Reason: LoginFailure.HomeUnavailable } f => Out.Reply(pending, LoginRefused(f)),
-            EffectResult.LoginFailed f => Tell(pending, new PluginEvent.LoginFailed(name), LoginRefused(f)),
+            EffectResult.LoginFailed f => PasswordFailed(pending with { FailedPasswords = pending.FailedPasswords + 1 }, name, f),
             _ => throw Unexpected(result),
         });
+    }
+
+    // The third failure on one connection closes it: a guesser must reconnect, and pay the connect and the delay again.
+    private static Outcome PasswordFailed(Session session, string name, EffectResult.LoginFailed failure)
+    {
+        var told = Tell(session, new PluginEvent.LoginFailed(name), LoginRefused(failure));
+        return session.FailedPasswords < MaxFailedPasswords
+            ? told
+            : Out.Map(told, done => done is Outcome.Respond respond
+                ? respond with { Replies = respond.Replies.Add(Reply.Closing("Too many failed logins; closing the connection.")), Close = true }
+                : done);
     }
 
     private static Outcome LoggedIn(Session session, UserView user) =>
@@ -1072,7 +1112,8 @@ public static class Protocol
         LoginFailure.Incorrect => new(530, "Login incorrect."),
         LoginFailure.Banned => new(530, "Login refused: this account is banned."),
         LoginFailure.HomeUnavailable => new(530, "Login refused: your home folder is unavailable; ask the administrator."),
-        LoginFailure.LockedOut => Reply.Closing($"Too many failed logins from your address; try again in {WaitText(failure.LockedFor)}."),
+        LoginFailure.LockedOut => Reply.Closing($"Too many failed logins for this user; try again in {WaitText(failure.LockedFor)}."),
+        LoginFailure.AddressBanned => AddressBanned(failure.LockedFor),
         _ => throw new InvalidOperationException($"unknown login failure {failure.Reason}"),
     };
 

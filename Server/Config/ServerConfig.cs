@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using System.Net;
 using Serilog.Events;
+using ScriptFtp.Security;
 using ScriptFtp.Toml;
 
 namespace ScriptFtp;
@@ -33,7 +34,7 @@ public sealed record ServerConfig
     /// <summary>A data connection (or a control reply) that makes no progress for this long is dropped.</summary>
     public TimeSpan DataTimeout { get; init; } = TimeSpan.FromMinutes(5);
     /// <summary>Most sessions at once; more get 421.</summary>
-    public int MaxConnections { get; init; } = 200;
+    public int MaxConnections { get; init; } = 5_000;
     /// <summary>Most sessions from one address at once.</summary>
     public int MaxConnectionsPerAddress { get; init; } = 50;
     /// <summary>Lowest passive port (0 with <see cref="PassivePortMax"/> 0: any free port).</summary>
@@ -46,14 +47,24 @@ public sealed record ServerConfig
     public string? LogFile { get; init; } = Path.GetFullPath(DefaultLogFile);
     /// <summary>Lowest level logged.</summary>
     public LogEventLevel LogLevel { get; init; } = LogEventLevel.Information;
-    /// <summary>Failed logins from one address before it is slowed down and locked out.</summary>
+    /// <summary>Failed logins of one user name from one address before that name is locked out for that address.</summary>
     public int MaxFailedLogins { get; init; } = 5;
+    /// <summary>Failed logins from one address, all names together, before the address is banned.</summary>
+    public int MaxFailedLoginsPerAddress { get; init; } = 20;
     /// <summary>How long failed logins are remembered.</summary>
     public TimeSpan FailureWindow { get; init; } = TimeSpan.FromMinutes(5);
-    /// <summary>Delay before answering an address that reached the limit.</summary>
-    public TimeSpan LoginDelay { get; init; } = TimeSpan.FromSeconds(2);
-    /// <summary>How long such an address is then refused.</summary>
-    public TimeSpan Lockout { get; init; } = TimeSpan.FromMinutes(15);
+    /// <summary>Delay before each failed login is answered (a timer; the connection is closed after 3 failures).</summary>
+    public TimeSpan LoginDelay { get; init; } = TimeSpan.FromSeconds(1);
+    /// <summary>How long a user name is locked out for the address that reached <see cref="MaxFailedLogins"/>.</summary>
+    public TimeSpan Lockout { get; init; } = TimeSpan.FromMinutes(1);
+    /// <summary>The first ban of an address; each further ban within a day doubles it.</summary>
+    public TimeSpan Ban { get; init; } = TimeSpan.FromMinutes(15);
+    /// <summary>Networks never penalised by the login defence.</summary>
+    internal ImmutableArray<AddressRange> TrustedNetworks { get; init; } = [];
+    /// <summary>Connections that have not logged in yet, in all; more evict the oldest of the address holding the most.</summary>
+    public int MaxPreLoginConnections { get; init; } = 2_000;
+    /// <summary>Time from connect to a successful login; traffic does not extend it.</summary>
+    public TimeSpan LoginGraceTime { get; init; } = TimeSpan.FromSeconds(30);
     /// <summary>Folder of <c>.csx</c> plugins, or null for none.</summary>
     public string? PluginsFolder { get; init; } = Path.GetFullPath(DefaultPluginsFolder);
     /// <summary>Refuse to start when a plugin does not compile.</summary>
@@ -206,9 +217,14 @@ public sealed record ServerConfig
         config = config with
         {
             MaxFailedLogins = security.Int32("max_failed_logins", config.MaxFailedLogins, 1, 1_000_000),
+            MaxFailedLoginsPerAddress = security.Int32("max_failed_logins_per_address", config.MaxFailedLoginsPerAddress, 1, 1_000_000),
             FailureWindow = Duration(security, "failure_window", config.FailureWindow, 1),
             LoginDelay = Duration(security, "login_delay", config.LoginDelay, 0),
             Lockout = Duration(security, "lockout", config.Lockout, 0),
+            Ban = Duration(security, "ban", config.Ban, 0),
+            TrustedNetworks = Networks(security, "trusted_networks"),
+            MaxPreLoginConnections = security.Int32("max_prelogin_connections", config.MaxPreLoginConnections, 1, 1_000_000),
+            LoginGraceTime = Duration(security, "login_grace_time", config.LoginGraceTime, 1),
         };
         security.RejectUnknown();
         return config;
@@ -251,6 +267,13 @@ public sealed record ServerConfig
             ? value
             : throw reader.Error(key, $"{key} must be between {minSeconds} and {MaxSeconds} seconds (one week), not {value.TotalSeconds}");
     }
+
+    private static ImmutableArray<AddressRange> Networks(TomlTableReader reader, string key) =>
+    [
+        .. reader.StringArray(key, []).Select(text => AddressRange.TryParse(text, out var range, out var error)
+            ? range
+            : throw reader.Error(key, error)),
+    ];
 
     private static IPAddress? Address(TomlTableReader reader, string key, IPAddress? fallback)
     {

@@ -8,26 +8,28 @@ namespace ScriptFtp;
 /// The interpreter of <see cref="Effect.Authenticate"/>: the login guard, the password check and the home folder.
 /// It reports what happened; the core picks the reply and tells the plugins.
 /// </summary>
-internal sealed class Authentication(UserStore users, LoginGuard guard)
+internal sealed class Authentication(UserStore users, LoginGuard guard, TimeSpan failureDelay, TimeProvider time)
 {
     /// <summary>A login attempt from <paramref name="address"/>: the result, and the user's files when it succeeded.</summary>
     public async Task<(EffectResult Result, UserFiles? Files)> LogInAsync(Effect.Authenticate attempt, IPAddress address, ILogger log,
         CancellationToken cancel)
     {
-        switch (guard.Check(address))
+        if (guard.Begin(address, attempt.Name) is LoginVerdict.Refused refused)
         {
-            case LoginVerdict.Refused refused:
-                log.Warning("Login refused: {Address} is locked out for {Seconds:0} more seconds", address, refused.Remaining.TotalSeconds);
-                return (new EffectResult.LoginFailed(LoginFailure.LockedOut, refused.Remaining), null);
-            case LoginVerdict.Delay delay:
-                log.Warning("Slowing down logins from {Address} by {Seconds:0.#} s after repeated failures", address,
-                    delay.Duration.TotalSeconds);
-                await Task.Delay(delay.Duration, cancel);
-                break;
+            log.Warning("Login refused: {What} is locked out for {Seconds:0} more seconds",
+                refused.Address ? address.ToString() : $"{attempt.Name} from {address}", refused.Remaining.TotalSeconds);
+            return (new EffectResult.LoginFailed(refused.Address ? LoginFailure.AddressBanned : LoginFailure.LockedOut, refused.Remaining),
+                null);
         }
-        var (status, account) = users.Authenticate(attempt.Name, attempt.Password);
-        if (status != AuthStatus.Ok || account is null) return (Failed(attempt.Name, status, address, log), null);
-        guard.RecordSuccess(address, account.Name);
+        // The hash costs tens of milliseconds: it runs on the pool, never on the thread that serves the sockets.
+        var (status, account) = await Task.Run(() => users.Authenticate(attempt.Name, attempt.Password), cancel);
+        if (status != AuthStatus.Ok || account is null)
+        {
+            // A timer, not a sleeping thread: thousands of failing connections cost no threads while they wait.
+            if (failureDelay > TimeSpan.Zero) await Task.Delay(failureDelay, time, cancel);
+            return (Failed(attempt.Name, status, log), null);
+        }
+        guard.Succeeded(address, attempt.Name);
         await HashPlainTextAsync(account, attempt.Password, log);
         var files = Home(account, log);
         return files is null
@@ -41,9 +43,8 @@ internal sealed class Authentication(UserStore users, LoginGuard guard)
 
     private static UserView View(UserAccount account) => new(account.Name, account.Admin, account.ReadOnly) { Banned = account.Banned };
 
-    private EffectResult Failed(string name, AuthStatus status, IPAddress address, ILogger log)
+    private static EffectResult Failed(string name, AuthStatus status, ILogger log)
     {
-        guard.RecordFailure(address, name);
         if (status == AuthStatus.Banned)
         {
             log.Warning("Login refused for banned user {User}", name);

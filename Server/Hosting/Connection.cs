@@ -27,6 +27,7 @@ internal sealed class Connection
     private Session _state;
     private UserFiles? _files;
     private bool _closing;
+    private Task<ControlLine?>? _read;
 
     public Connection(FtpHost host, ControlChannel control, string id, bool implicitTls = false)
     {
@@ -55,6 +56,16 @@ internal sealed class Connection
     public void Stop(Reply reply, bool waitForTransfer) => _stop.TrySetResult(new StopRequest(reply, waitForTransfer));
 
     private sealed record StopRequest(Reply Reply, bool WaitForTransfer);
+
+    /// <summary>Whether this connection, not logged in, was told to make room for a newer one.</summary>
+    public bool Evicted { get; private set; }
+
+    /// <summary>Ends this connection, which has not logged in, to make room before login for a newer one.</summary>
+    public void Evict()
+    {
+        Evicted = true;
+        Stop(Protocol.Evicted, waitForTransfer: false);
+    }
 
     public async Task RunAsync()
     {
@@ -85,43 +96,66 @@ internal sealed class Connection
     {
         if (_state.Secure && !await ImplicitTlsAsync()) return;
         await _control.SendAsync([Protocol.Greeting(_host.Config.Options)]);
-        Task<ControlLine?>? read = null;
-        while (!_closing)
+        // The login grace time runs from connect; unlike the idle timeout, traffic does not extend it.
+        using var graceOver = new CancellationTokenSource();
+        var grace = Task.Delay(_host.Config.LoginGraceTime, _host.Time, graceOver.Token);
+        try
         {
-            await RunWaitingAsync();
-            if (_closing) break;
-            if (_waiting.Count < MaxWaiting) read ??= _control.ReadLineAsync();
-            var transfer = _transfers.InProgress;
-            // While a transfer runs the session is busy, not idle; WaitAsync drops its timer as soon as a line arrives.
-            var waits = new List<Task>(3) { _stop.Task };
-            if (read is not null) waits.Add(transfer is null ? read.WaitAsync(_host.Config.IdleTimeout) : read);
-            if (transfer is not null) waits.Add(transfer);
-            var first = await Task.WhenAny(waits);
-            if (first == _stop.Task)
+            while (!_closing)
             {
-                await StopAsync(_stop.Task.Result);
-                break;
+                await RunWaitingAsync();
+                if (_closing) break;
+                if (_waiting.Count < MaxWaiting) _read ??= _control.ReadLineAsync();
+                if (!await ServeNextAsync(_state.User is null ? grace : null)) break;
             }
-            if (first == transfer)
-            {
-                await EndTransferAsync();
-                continue;
-            }
-            if (first.Exception?.InnerException is TimeoutException)
-            {
-                await _control.SendAsync([Reply.Idle(_host.Config.IdleTimeout)]);
-                _log.Information("Idle timeout");
-                break;
-            }
-            var line = await read!;
-            read = null;
-            if (line is not { } received)
-            {
-                await HangUpAsync();
-                break;
-            }
-            await HandleLineAsync(received);
         }
+        finally
+        {
+            await graceOver.CancelAsync();
+        }
+    }
+
+    /// <summary>Waits for the next thing to happen and handles it; false when the session ends.</summary>
+    private async Task<bool> ServeNextAsync(Task? grace)
+    {
+        var read = _read;
+        var transfer = _transfers.InProgress;
+        // While a transfer runs the session is busy, not idle; WaitAsync drops its timer as soon as a line arrives.
+        var waits = new List<Task>(4) { _stop.Task };
+        if (read is not null) waits.Add(transfer is null ? read.WaitAsync(_host.Config.IdleTimeout) : read);
+        if (transfer is not null) waits.Add(transfer);
+        if (grace is not null) waits.Add(grace);
+        var first = await Task.WhenAny(waits);
+        if (first == _stop.Task)
+        {
+            await StopAsync(_stop.Task.Result);
+            return false;
+        }
+        if (first == grace)
+        {
+            await _control.SendAsync([Protocol.LoginTimeout(_host.Config.LoginGraceTime)]);
+            _log.Information("Login grace time over");
+            return false;
+        }
+        if (first == transfer)
+        {
+            await EndTransferAsync();
+            return true;
+        }
+        if (first.Exception?.InnerException is TimeoutException)
+        {
+            await _control.SendAsync([Reply.Idle(_host.Config.IdleTimeout)]);
+            _log.Information("Idle timeout");
+            return false;
+        }
+        _read = null;
+        if (await read! is not { } received)
+        {
+            await HangUpAsync();
+            return false;
+        }
+        await HandleLineAsync(received);
+        return true;
     }
 
     /// <summary>Commands that waited for a transfer are answered in order once it is over.</summary>

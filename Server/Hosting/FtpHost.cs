@@ -18,7 +18,7 @@ internal sealed class FtpHost
         Guard = guard;
         Time = time;
         Stopping = stopping;
-        Authentication = new Authentication(users, guard);
+        Authentication = new Authentication(users, guard, config.LoginDelay, time);
         Administration = new Administration(users, () => Sessions.Count, time);
     }
 

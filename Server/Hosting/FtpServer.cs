@@ -43,9 +43,10 @@ internal sealed class FtpServer : IAsyncDisposable
     public static FtpServer Start(ServerConfig config, ILogger log, UserStore users, Func<FtpHost, IServerHooks>? hooks = null,
         TimeProvider? time = null)
     {
-        Directory.CreateDirectory(config.Root);
+        StartupError.CheckRoot(config.Root);
         var clock = time ?? TimeProvider.System;
-        var guard = new LoginGuard(config.MaxFailedLogins, config.FailureWindow, config.LoginDelay, config.Lockout, clock);
+        var guard = new LoginGuard(LoginPolicy.From(config), clock);
+        guard.BanChanged += (address, ban) => LogBan(log, address, ban);
         var stopping = new CancellationTokenSource();
         var certificates = config.Certificate is { } source ? Tls.TlsCertificates.Load(source, log, clock) : null;
         var host = new FtpHost(config, log, users, guard, clock, stopping.Token) { Certificates = certificates };
@@ -57,6 +58,13 @@ internal sealed class FtpServer : IAsyncDisposable
         log.Information("ScriptFtp listening on {Endpoint}, root {Root}", server.Endpoint, config.Root);
         if (server.ImplicitEndpoint is { } implicitEndpoint) log.Information("Implicit FTPS on {Endpoint}", implicitEndpoint);
         return server;
+    }
+
+    private static void LogBan(ILogger log, IPAddress address, AddressBan? ban)
+    {
+        if (ban is null) log.Warning("Ban lifted: {Address}", address);
+        else log.Warning("Banned {Address} until {Until:u} (offence {Offences}) after too many failed logins", address, ban.Until,
+            ban.Offences);
     }
 
     private static void EndSessionsOfBannedOrDeleted(FtpHost host, ImmutableDictionary<string, UserAccount> users)
@@ -80,6 +88,11 @@ internal sealed class FtpServer : IAsyncDisposable
                 dual.Listen(512);
                 return dual;
             }
+            catch (SocketException e) when (StartupError.ForBind(e.SocketErrorCode, port) is { } message)
+            {
+                dual.Dispose();
+                throw new StartupException(message, e);
+            }
             catch (SocketException e) when (e.SocketErrorCode is SocketError.AddressNotAvailable or SocketError.AddressFamilyNotSupported)
             {
                 dual.Dispose();
@@ -93,6 +106,11 @@ internal sealed class FtpServer : IAsyncDisposable
             socket.Bind(new IPEndPoint(address, port));
             socket.Listen(512);
             return socket;
+        }
+        catch (SocketException e) when (StartupError.ForBind(e.SocketErrorCode, port) is { } message)
+        {
+            socket.Dispose();
+            throw new StartupException(message, e);
         }
         catch
         {
@@ -128,9 +146,7 @@ internal sealed class FtpServer : IAsyncDisposable
     {
         if (ControlChannel.Open(socket, _host.Config.DataTimeout, _host.Stopping, _host.Log) is not { } control) return;
         var remote = Addresses.Normalize(control.Remote.Address);
-        var config = _host.Config;
-        var fromAddress = _host.Sessions.Keys.Count(c => c.View.RemoteAddress.Equals(remote));
-        if (Protocol.Admit(_host.Sessions.Count, fromAddress, config.MaxConnections, config.MaxConnectionsPerAddress) is { } refusal)
+        if (Refusal(remote) is { } refusal)
         {
             _host.Log.Warning("Refused a connection from {Remote}: {Reason}", remote, refusal.Lines[0]);
             try { await control.SendAsync([refusal]); }
@@ -138,11 +154,39 @@ internal sealed class FtpServer : IAsyncDisposable
             await control.DisposeAsync();
             return;
         }
+        MakeRoomBeforeLogin();
         var connection = new Connection(_host, control, Interlocked.Increment(ref _nextId).ToString(CultureInfo.InvariantCulture),
             implicitTls);
         _host.Sessions.TryAdd(connection, 0);
         try { await connection.RunAsync(); }
         finally { _host.Sessions.TryRemove(connection, out _); }
+    }
+
+    /// <summary>
+    /// A banned address is turned away before anything else is said; otherwise the limits. Only logged-in sessions count
+    /// towards max_connections: connections that have not logged in have their own limit (<see cref="MakeRoomBeforeLogin"/>).
+    /// </summary>
+    private Reply? Refusal(IPAddress remote)
+    {
+        if (_host.Guard.BannedFor(remote) is { } banned) return Protocol.AddressBanned(banned);
+        var config = _host.Config;
+        var views = _host.Sessions.Keys.Select(c => c.View).ToList();
+        return Protocol.Admit(views.Count(v => v.User is not null), views.Count(v => v.RemoteAddress.Equals(remote)),
+            config.MaxConnections, config.MaxConnectionsPerAddress);
+    }
+
+    /// <summary>
+    /// The pre-login limit is full: the oldest pre-login connection of the address holding the most gives way, so a flood
+    /// from a few addresses cannot keep a real user out (OpenSSH's MaxStartups refuses instead, which lets it).
+    /// </summary>
+    private void MakeRoomBeforeLogin()
+    {
+        var waiting = _host.Sessions.Keys.Where(c => c.View.User is null && !c.Evicted).ToList();
+        var holders = waiting.GroupBy(c => c.View.RemoteAddress).ToDictionary(g => g.Key, g => g.Count());
+        if (Protocol.EvictFrom(holders, _host.Config.MaxPreLoginConnections) is not { } address) return;
+        var oldest = waiting.Where(c => c.View.RemoteAddress.Equals(address)).MinBy(c => c.View.ConnectedAt)!;
+        _host.Log.Information("Evicting a connection from {Address} that has not logged in: {Count} are waiting", address, waiting.Count);
+        oldest.Evict();
     }
 
     /// <summary>Stops accepting, sends 421 to idle sessions, lets running transfers finish within the grace period.</summary>

@@ -12,7 +12,6 @@ internal sealed class LineReader(Stream stream, int maxLength)
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _start;
     private int _end;
-    private bool _discarding;
 
     /// <summary>The client closed the control connection.</summary>
     public bool Ended { get; private set; }
@@ -43,22 +42,16 @@ internal sealed class LineReader(Stream stream, int maxLength)
         }
     }
 
-    /// <summary>A whole line from the buffer, if there is one; an overlong line is reported once, when it ends.</summary>
+    /// <summary>
+    /// A whole line from the buffer, if there is one; a line over the limit is reported as soon as the limit is reached,
+    /// without waiting for its end, since the connection is closed for it (the rest is never read).
+    /// </summary>
     private ControlLine? Frame()
     {
         var frame = LineFramer.Next(_buffer.AsSpan(_start, _end - _start), maxLength);
-        var endedLine = frame.Consumed > 0 && _buffer[_start + frame.Consumed - 1] == (byte)'\n';
         _start += frame.Consumed;
-        if (frame.TooLong)
-        {
-            _discarding = !endedLine;
-            return endedLine ? new ControlLine("", true) : null;
-        }
-        if (frame.Line is null) return null;
-        if (!_discarding) return new ControlLine(frame.Line, false);
-        // The tail of an overlong line.
-        _discarding = false;
-        return new ControlLine("", true);
+        if (frame.TooLong) return new ControlLine("", true);
+        return frame.Line is null ? null : new ControlLine(frame.Line, false);
     }
 
     private void Compact()

@@ -1,8 +1,10 @@
+using System.Collections.Immutable;
 using System.Net;
+using ScriptFtp.Security;
 
 namespace ScriptFtp;
 
-/// <summary>What <see cref="LoginGuard.Check"/> decided for a login attempt.</summary>
+/// <summary>What <see cref="LoginGuard.Begin"/> decided for a login attempt.</summary>
 internal abstract record LoginVerdict
 {
     private LoginVerdict()
@@ -12,217 +14,222 @@ internal abstract record LoginVerdict
     /// <summary>The shared <see cref="Allowed"/> instance.</summary>
     public static LoginVerdict Allow { get; } = new Allowed();
 
-    /// <summary>Go ahead and check the password.</summary>
+    /// <summary>Go ahead and check the password: the attempt already holds a failure slot until it succeeds.</summary>
     public sealed record Allowed : LoginVerdict;
 
-    /// <summary>Too many failures: wait <paramref name="Duration"/> before checking the password and answering.</summary>
-    public sealed record Delay(TimeSpan Duration) : LoginVerdict;
+    /// <summary>Refused without checking the password; <paramref name="Address"/> tells an address ban from a user lockout.</summary>
+    public sealed record Refused(TimeSpan Remaining, bool Address) : LoginVerdict;
+}
 
-    /// <summary>Locked out: refuse without checking the password; the lockout ends in <paramref name="Remaining"/>.</summary>
-    public sealed record Refused(TimeSpan Remaining) : LoginVerdict;
+/// <summary>An address ban as the admin sees it.</summary>
+internal sealed record AddressBan(IPAddress Address, DateTimeOffset Until, int Offences);
+
+/// <summary>The thresholds of the <see cref="LoginGuard"/>.</summary>
+/// <param name="MaxFailures">Failed checks of one user name from one address within the window before that pair is locked out.</param>
+/// <param name="MaxAddressFailures">Failed checks from one address, all names together, before the address is banned.</param>
+/// <param name="Window">How long a failure counts.</param>
+/// <param name="Lockout">How long a user name is locked out for one address.</param>
+/// <param name="Ban">The first ban of an address; each further ban within a day doubles it (at most a week).</param>
+/// <param name="Trusted">Addresses never counted nor banned.</param>
+internal sealed record LoginPolicy(int MaxFailures, int MaxAddressFailures, TimeSpan Window, TimeSpan Lockout, TimeSpan Ban,
+    ImmutableArray<AddressRange> Trusted)
+{
+    /// <summary>The policy of a configuration.</summary>
+    public static LoginPolicy From(ServerConfig config) => new(config.MaxFailedLogins,
+        Math.Max(config.MaxFailedLoginsPerAddress, config.MaxFailedLogins), config.FailureWindow, config.Lockout, config.Ban,
+        config.TrustedNetworks);
 }
 
 /// <summary>
-/// Brute-force defence, counted per remote address (never per user name, so an attacker elsewhere cannot lock a
-/// legitimate user out). Failures are counted in a sliding <c>window</c>:
+/// Brute-force defence in two levels, learnt from OpenSSH's per-source penalties and the SFTPGo defender:
 /// <list type="bullet">
-/// <item>fewer than <c>maxFailures</c> failures: <see cref="LoginVerdict.Allowed"/>;</item>
-/// <item><c>maxFailures</c> failures: each further attempt is answered only after <c>delay</c>
-/// (<see cref="LoginVerdict.Delay"/>);</item>
-/// <item>one more failure after that: the address is refused for <c>lockout</c>
-/// (<see cref="LoginVerdict.Refused"/>), after which it starts afresh.</item>
+/// <item>a user name mistyped <c>MaxFailures</c> times from one address is locked out briefly, for that address only, so
+/// a neighbour behind the same NAT keeps working;</item>
+/// <item>an address that fails <c>MaxAddressFailures</c> times (many passwords or many names) is banned, longer each time.</item>
 /// </list>
-/// A successful login clears the address. Memory is bounded: stale entries are pruned, and at most
-/// <c>maxTrackedAddresses</c> addresses are remembered. Thread-safe.
+/// Each check takes its failure slot before it runs (<see cref="Begin"/>) and gives it back on success, so parallel
+/// connections cannot run more checks than the limits allow. Trusted networks are never counted. Memory is bounded by
+/// pruning stale entries and by <c>maxTracked</c>. Thread-safe.
 /// </summary>
-internal sealed class LoginGuard
+internal sealed class LoginGuard(LoginPolicy policy, TimeProvider time, int maxTracked = 100_000)
 {
-    private readonly int _maxFailures;
-    private readonly TimeSpan _window;
-    private readonly TimeSpan _delay;
-    private readonly TimeSpan _lockout;
-    private readonly TimeProvider _time;
-    private readonly int _maxTracked;
-    private readonly TimeSpan _sweepInterval;
+    private static readonly TimeSpan _offenceMemory = TimeSpan.FromDays(1);
+    private static readonly TimeSpan _longestBan = TimeSpan.FromDays(7);
     private readonly object _lock = new();
-    private readonly Dictionary<IPAddress, Entry> _entries = [];
-    private DateTimeOffset _lastSweep;
+    private readonly Dictionary<IPAddress, Failures> _addresses = [];
+    private readonly Dictionary<(IPAddress, string), Failures> _users = [];
+    private readonly Dictionary<IPAddress, AddressBan> _bans = [];
 
-    public LoginGuard(int maxFailures, TimeSpan window, TimeSpan delay, TimeSpan lockout, TimeProvider time,
-        int maxTrackedAddresses = 100_000)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(maxFailures, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(window, TimeSpan.Zero);
-        ArgumentOutOfRangeException.ThrowIfLessThan(delay, TimeSpan.Zero);
-        ArgumentOutOfRangeException.ThrowIfLessThan(lockout, TimeSpan.Zero);
-        ArgumentOutOfRangeException.ThrowIfLessThan(maxTrackedAddresses, 1);
-        ArgumentNullException.ThrowIfNull(time);
-        _maxFailures = maxFailures;
-        _window = window;
-        _delay = delay;
-        _lockout = lockout;
-        _time = time;
-        _maxTracked = maxTrackedAddresses;
-        var shorter = window < lockout ? window : lockout;
-        _sweepInterval = shorter < TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : shorter;
-        _lastSweep = time.GetUtcNow();
-    }
+    /// <summary>A ban started or was lifted: the address, and the ban (null when lifted).</summary>
+    public event Action<IPAddress, AddressBan?>? BanChanged;
 
-    /// <summary>Number of addresses currently remembered (for tests and diagnostics).</summary>
-    public int TrackedAddresses
+    /// <summary>Number of addresses and (address, user) pairs currently remembered (for tests and diagnostics).</summary>
+    public int Tracked
     {
         get
         {
-            lock (_lock)
-                return _entries.Count;
+            lock (_lock) return _addresses.Count + _users.Count;
         }
     }
 
-    /// <summary>Decides how to treat a login attempt from <paramref name="address"/>; call before checking the password.</summary>
-    public LoginVerdict Check(IPAddress address)
+    /// <summary>Whether <paramref name="address"/> is trusted (never counted).</summary>
+    public bool IsTrusted(IPAddress address) => AddressRange.AnyContains(policy.Trusted, Addresses.Normalize(address));
+
+    /// <summary>How long the ban of <paramref name="address"/> lasts still; null when it is not banned.</summary>
+    public TimeSpan? BannedFor(IPAddress address)
     {
         var key = Addresses.Normalize(address);
         lock (_lock)
         {
-            var now = _time.GetUtcNow();
-            MaybeSweep(now);
-            if (!_entries.TryGetValue(key, out var entry))
-                return LoginVerdict.Allow;
-            if (entry.IsStale(now, _window))
-            {
-                _entries.Remove(key); // start afresh
-                return LoginVerdict.Allow;
-            }
-            if (entry.LockedUntil is { } until)
-                return new LoginVerdict.Refused(until - now);
-            return entry.Count >= _maxFailures ? new LoginVerdict.Delay(_delay) : LoginVerdict.Allow;
+            var now = time.GetUtcNow();
+            return _bans.TryGetValue(key, out var ban) && ban.Until > now ? ban.Until - now : null;
         }
     }
 
-    /// <summary>Records a failed login (wrong user name or password) from <paramref name="address"/> for the name tried.</summary>
-    public void RecordFailure(IPAddress address, string userName = "")
+    /// <summary>A login attempt is about to be checked: refuse it, or let it run holding one failure slot.</summary>
+    public LoginVerdict Begin(IPAddress address, string user)
+    {
+        var key = Addresses.Normalize(address);
+        if (IsTrusted(key)) return LoginVerdict.Allow;
+        AddressBan? started = null;
+        LoginVerdict verdict;
+        lock (_lock)
+        {
+            var now = time.GetUtcNow();
+            Prune(now);
+            var byAddress = Get(_addresses, key, now);
+            var byUser = Get(_users, (key, user), now);
+            if (_bans.TryGetValue(key, out var ban) && ban.Until > now) verdict = new LoginVerdict.Refused(ban.Until - now, true);
+            else if (byUser.LockedUntil is { } until && until > now) verdict = new LoginVerdict.Refused(until - now, false);
+            else if (byAddress.Count(now, policy.Window) >= policy.MaxAddressFailures)
+            {
+                started = StartBan(key, now);
+                byAddress.Clear();
+                verdict = new LoginVerdict.Refused(started.Until - now, true);
+            }
+            else if (byUser.Count(now, policy.Window) >= policy.MaxFailures)
+            {
+                byUser.Clear();
+                byUser.LockedUntil = now + policy.Lockout;
+                verdict = new LoginVerdict.Refused(policy.Lockout, false);
+            }
+            else
+            {
+                byAddress.Add(now, user);
+                byUser.Add(now, user);
+                verdict = LoginVerdict.Allow;
+            }
+        }
+        if (started is not null) BanChanged?.Invoke(key, started);
+        return verdict;
+    }
+
+    /// <summary>The check that <see cref="Begin"/> allowed succeeded: the user's failures from this address are forgotten.</summary>
+    /// <remarks>Only that user's: otherwise anyone with one valid account could reset the count between guesses at another.</remarks>
+    public void Succeeded(IPAddress address, string user)
     {
         var key = Addresses.Normalize(address);
         lock (_lock)
         {
-            var now = _time.GetUtcNow();
-            MaybeSweep(now);
-            if (!_entries.TryGetValue(key, out var entry))
-            {
-                if (_entries.Count >= _maxTracked)
-                    Evict(now);
-                entry = new Entry();
-                _entries[key] = entry;
-            }
-            else if (entry.IsStale(now, _window))
-            {
-                entry.LockedUntil = null; // start afresh
-                entry.Clear();
-            }
-            else if (entry.LockedUntil is not null)
-            {
-                return; // already locked out: do not extend
-            }
-            if (entry.Count >= _maxFailures)
-            {
-                // Failed again although the attempts were already being delayed: lock the address out.
-                entry.Clear();
-                entry.LockedUntil = now + _lockout;
-                entry.LastActivity = now;
-                return;
-            }
-            entry.Add(now, userName);
+            _users.Remove((key, user));
+            if (_addresses.TryGetValue(key, out var failures) && failures.Forget(user) == 0) _addresses.Remove(key);
         }
     }
 
-    /// <summary>
-    /// Records a successful login. Only the failures for that user name are forgotten: otherwise anyone with one valid
-    /// account could reset the count between guesses at another account's password. Without a name, all are forgotten.
-    /// </summary>
-    public void RecordSuccess(IPAddress address, string? userName = null)
+    /// <summary>The addresses banned now, soonest to end first.</summary>
+    public ImmutableArray<AddressBan> Bans()
     {
-        var key = Addresses.Normalize(address);
         lock (_lock)
         {
-            if (userName is null || !_entries.TryGetValue(key, out var entry)) _entries.Remove(key);
-            else if (entry.LockedUntil is null && entry.Forget(userName) == 0) _entries.Remove(key);
+            var now = time.GetUtcNow();
+            return [.. _bans.Values.Where(b => b.Until > now).OrderBy(b => b.Until)];
         }
     }
 
-    private void MaybeSweep(DateTimeOffset now)
+    /// <summary>Lifts the ban of <paramref name="address"/>; false when it was not banned.</summary>
+    public bool Unban(IPAddress address)
     {
-        if (now - _lastSweep < _sweepInterval)
-            return;
-        _lastSweep = now;
-        Sweep(now);
-    }
-
-    private void Sweep(DateTimeOffset now)
-    {
-        var stale = new List<IPAddress>();
-        foreach (var (key, entry) in _entries)
+        var key = Addresses.Normalize(address);
+        bool lifted;
+        lock (_lock)
         {
-            if (entry.IsStale(now, _window))
-                stale.Add(key);
+            var now = time.GetUtcNow();
+            lifted = _bans.TryGetValue(key, out var ban) && ban.Until > now;
+            // The offence count stays: lifting a ban is mercy, not amnesty.
+            if (lifted) _bans[key] = ban! with { Until = now };
+            _addresses.Remove(key);
         }
-        foreach (var key in stale)
-            _entries.Remove(key);
+        if (lifted) BanChanged?.Invoke(key, null);
+        return lifted;
     }
 
-    /// <summary>Table full: drop stale entries, then the least recently active ones (locked-out addresses last).</summary>
-    private void Evict(DateTimeOffset now)
+    private AddressBan StartBan(IPAddress key, DateTimeOffset now)
     {
-        Sweep(now);
-        var excess = _entries.Count - _maxTracked + 1;
-        if (excess <= 0)
-            return;
-        var victims = _entries
-            .OrderBy(e => e.Value.LockedUntil is null ? 0 : 1)
-            .ThenBy(e => e.Value.LastActivity)
-            .Take(Math.Max(excess, _maxTracked / 10)) // free a batch so this does not run on every failure
-            .Select(e => e.Key)
-            .ToList();
-        foreach (var key in victims)
-            _entries.Remove(key);
+        var offences = _bans.TryGetValue(key, out var last) && now - last.Until < _offenceMemory ? last.Offences + 1 : 1;
+        var seconds = Math.Min(policy.Ban.TotalSeconds * Math.Pow(2, offences - 1), _longestBan.TotalSeconds);
+        var ban = new AddressBan(key, now + TimeSpan.FromSeconds(seconds), offences);
+        _bans[key] = ban;
+        return ban;
     }
 
-    private sealed class Entry
+    private Failures Get<TKey>(Dictionary<TKey, Failures> table, TKey key, DateTimeOffset now) where TKey : notnull
     {
-        // Failures (time and the name tried), oldest first; never more than maxFailures of them.
+        if (table.TryGetValue(key, out var failures)) return failures;
+        if (table.Count >= maxTracked) Evict(table, now);
+        return table[key] = new Failures();
+    }
+
+    // Pruning runs at most once per second, so its cost is spread thin however fast attempts come.
+    private DateTimeOffset _lastPrune;
+
+    private void Prune(DateTimeOffset now)
+    {
+        if (now - _lastPrune < TimeSpan.FromSeconds(1)) return;
+        _lastPrune = now;
+        Drop(_addresses, f => f.IsStale(now, policy.Window));
+        Drop(_users, f => f.IsStale(now, policy.Window));
+        Drop(_bans, b => now - b.Until > _offenceMemory);
+    }
+
+    private static void Drop<TKey, TValue>(Dictionary<TKey, TValue> table, Func<TValue, bool> stale) where TKey : notnull
+    {
+        foreach (var key in table.Where(e => stale(e.Value)).Select(e => e.Key).ToList()) table.Remove(key);
+    }
+
+    /// <summary>Table full: the least recently active entries go, a batch at once so this does not run on every attempt.</summary>
+    private void Evict<TKey>(Dictionary<TKey, Failures> table, DateTimeOffset now) where TKey : notnull
+    {
+        Drop(table, f => f.IsStale(now, policy.Window));
+        var excess = table.Count - maxTracked + 1;
+        if (excess <= 0) return;
+        foreach (var key in table.OrderBy(e => e.Value.LastActivity).Take(Math.Max(excess, maxTracked / 10)).Select(e => e.Key).ToList())
+            table.Remove(key);
+    }
+
+    private sealed class Failures
+    {
         private readonly Queue<(DateTimeOffset At, string User)> _failures = new();
 
         public DateTimeOffset? LockedUntil { get; set; }
 
-        public DateTimeOffset LastActivity { get; set; }
+        public DateTimeOffset LastActivity { get; private set; }
 
-        public int Count => _failures.Count;
-
-        // RecordFailure locks the address out instead of adding a failure beyond maxFailures.
         public void Add(DateTimeOffset now, string user)
         {
             _failures.Enqueue((now, user));
             LastActivity = now;
         }
 
-        /// <summary>
-        /// Whether the entry can be forgotten: its lockout is over or, when not locked out, no failure is left after
-        /// pruning those older than <paramref name="window"/> (which this does).
-        /// </summary>
-        public bool IsStale(DateTimeOffset now, TimeSpan window)
+        public int Count(DateTimeOffset now, TimeSpan window)
         {
-            if (LockedUntil is { } until)
-                return now >= until;
-            Prune(now - window);
-            return Count == 0;
+            while (_failures.Count > 0 && _failures.Peek().At <= now - window) _failures.Dequeue();
+            return _failures.Count;
         }
 
-        private void Prune(DateTimeOffset cutoff)
-        {
-            while (_failures.Count > 0 && _failures.Peek().At <= cutoff)
-                _failures.Dequeue();
-        }
+        public bool IsStale(DateTimeOffset now, TimeSpan window) =>
+            (LockedUntil is not { } until || until <= now) && Count(now, window) == 0;
 
-        /// <summary>Drops the failures for one user name; returns how many remain.</summary>
+        /// <summary>Drops the failures of <paramref name="user"/>, the slot its successful check held included; returns how many remain.</summary>
         public int Forget(string user)
         {
             var kept = _failures.Where(f => f.User != user).ToList();

@@ -44,6 +44,7 @@ public sealed partial class AdminProcessKillTests
 
                 [security]
                 max_failed_logins = 10000
+                login_delay = 0
 
                 [plugins]
                 folder = ""

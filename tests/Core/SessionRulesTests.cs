@@ -306,10 +306,36 @@ public class SessionRulesTests
     {
         var awaiting = new Session("t", Client, Local) with { Login = new Login.AwaitingPassword("alice") };
         var (respond, effects) = Settle(Dispatch(awaiting, "PASS x"),
-            _ => new EffectResult.LoginFailed(LoginFailure.LockedOut, TimeSpan.FromSeconds(89.2)));
+            _ => new EffectResult.LoginFailed(LoginFailure.AddressBanned, TimeSpan.FromSeconds(89.2)));
         respond.Replies.ShouldBe([Reply.Closing("Too many failed logins from your address; try again in 90 seconds.")]);
         respond.Close.ShouldBeTrue();
         effects.OfType<Effect.Notify>().ShouldBeEmpty();
+        Protocol.AddressBanned(TimeSpan.FromMinutes(14.5)).ShouldBe(Reply.Closing("Too many failed logins from your address; try again in 15 minutes."));
+    }
+
+    [Test]
+    public void A_user_locked_out_for_the_address_gets_421_and_is_closed()
+    {
+        var awaiting = new Session("t", Client, Local) with { Login = new Login.AwaitingPassword("alice") };
+        var (respond, _) = Settle(Dispatch(awaiting, "PASS x"), _ => new EffectResult.LoginFailed(LoginFailure.LockedOut, TimeSpan.FromSeconds(59.5)));
+        respond.Replies.ShouldBe([Reply.Closing("Too many failed logins for this user; try again in 60 seconds.")]);
+        respond.Close.ShouldBeTrue();
+    }
+
+    [Test]
+    public void The_third_failed_password_on_a_connection_closes_it()
+    {
+        var session = new Session("t", Client, Local);
+        for (var i = 1; i <= Protocol.MaxFailedPasswords; i++)
+        {
+            var awaiting = session with { Login = new Login.AwaitingPassword("alice") };
+            var (respond, _) = Settle(Dispatch(awaiting, "PASS x"),
+                e => e is Effect.Authenticate ? new EffectResult.LoginFailed(LoginFailure.Incorrect) : Answer(e));
+            respond.Next.FailedPasswords.ShouldBe(i);
+            respond.Close.ShouldBe(i == Protocol.MaxFailedPasswords);
+            respond.Replies[0].ShouldBe(new Reply(530, "Login incorrect."));
+            session = respond.Next;
+        }
     }
 
     [Test]

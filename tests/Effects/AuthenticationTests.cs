@@ -28,11 +28,12 @@ public class AuthenticationTests
         Tools.DeleteQuietly(_folder);
     }
 
-    // One failure allowed in the window, then attempts are delayed by nothing, then the address is locked out.
+    // One failure per user name and two per address allowed in the window, then the address is banned; failures are not delayed.
     private Authentication Create(out LoginGuard guard)
     {
-        guard = new LoginGuard(1, TimeSpan.FromHours(1), TimeSpan.Zero, TimeSpan.FromMinutes(10), TimeProvider.System);
-        return new Authentication(_users, guard);
+        var policy = new LoginPolicy(1, 2, TimeSpan.FromHours(1), TimeSpan.FromMinutes(10), TimeSpan.FromMinutes(10), []);
+        guard = new LoginGuard(policy, TimeProvider.System);
+        return new Authentication(_users, guard, TimeSpan.Zero, TimeProvider.System);
     }
 
     private static Task<(EffectResult Result, UserFiles? Files)> LogIn(Authentication auth, string name, string password) =>
@@ -48,15 +49,16 @@ public class AuthenticationTests
     }
 
     [Test]
-    public async Task A_wrong_password_or_a_ban_is_refused_and_counted_until_the_address_is_locked_out()
+    public async Task A_wrong_password_or_a_ban_is_refused_and_counted_until_the_address_is_banned()
     {
         var auth = Create(out var guard);
         (await LogIn(auth, "alice", "wrong")).Result.ShouldBe(new EffectResult.LoginFailed(LoginFailure.Incorrect));
         (await LogIn(auth, "eve", "evil")).Result.ShouldBe(new EffectResult.LoginFailed(LoginFailure.Banned));
-        guard.Check(From).ShouldBeOfType<LoginVerdict.Refused>();
+        guard.BannedFor(From).ShouldBeNull("the address has used its two checks, but is banned only by the next attempt");
 
         var (locked, files) = await LogIn(auth, "alice", "secret");
-        locked.ShouldBeOfType<EffectResult.LoginFailed>().Reason.ShouldBe(LoginFailure.LockedOut);
+        locked.ShouldBeOfType<EffectResult.LoginFailed>().Reason.ShouldBe(LoginFailure.AddressBanned);
+        guard.BannedFor(From).ShouldNotBeNull();
         ((EffectResult.LoginFailed)locked).LockedFor.ShouldBeGreaterThan(TimeSpan.FromMinutes(9));
         files.ShouldBeNull();
     }

@@ -76,7 +76,7 @@ public class FtpsTests
     [Test]
     public async Task Plain_login_from_outside_plain_allowed_from_is_refused()
     {
-        await using var server = await StartTlsAsync(c => c with { PlainAllowedFrom = [Security.AddressRange.Parse("127.0.0.1/32")] });
+        await using var server = await StartTlsAsync(c => c with { PlainAllowedFrom = [ScriptFtp.Security.AddressRange.Parse("127.0.0.1/32")] });
         using var outside = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         outside.Bind(new IPEndPoint(IPAddress.Parse("127.0.0.2"), 0));
         await outside.ConnectAsync(IPAddress.Loopback, server.Port);

@@ -1,4 +1,6 @@
+using System.Collections.Immutable;
 using System.Net;
+using ScriptFtp.Security;
 
 namespace ScriptFtp.Tests.Users;
 
@@ -7,94 +9,95 @@ public class LoginGuardTests
     private static readonly IPAddress Attacker = IPAddress.Parse("203.0.113.7");
     private static readonly IPAddress Other = IPAddress.Parse("198.51.100.20");
 
-    private static (LoginGuard Guard, FakeTimeProvider Time) Create(int maxTracked = 100_000)
+    // 3 failures per user name, 6 per address, in a minute; user lockout 5 minutes, first ban 10 minutes.
+    private static (LoginGuard Guard, FakeTimeProvider Time) Create(int maxTracked = 100_000, params string[] trusted)
     {
         var time = new FakeTimeProvider();
-        var guard = new LoginGuard(3, TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(2), TimeSpan.FromMinutes(5), time, maxTracked);
-        return (guard, time);
+        var policy = new LoginPolicy(3, 6, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(10),
+            [.. trusted.Select(AddressRange.Parse)]);
+        return (new LoginGuard(policy, time, maxTracked), time);
+    }
+
+    private static void Fail(LoginGuard guard, IPAddress address, string user, int times)
+    {
+        for (var i = 0; i < times; i++) guard.Begin(address, user).ShouldBe(LoginVerdict.Allow);
     }
 
     [Test]
-    public void Delay_then_refusal_then_expiry_and_other_address_unaffected()
+    public void A_user_is_locked_out_for_that_address_only_and_briefly()
     {
         var (guard, time) = Create();
+        Fail(guard, Attacker, "alice", 3);
 
-        guard.Check(Attacker).ShouldBeOfType<LoginVerdict.Allowed>();
-        guard.RecordFailure(Attacker);
-        guard.RecordFailure(Attacker);
-        guard.Check(Attacker).ShouldBeOfType<LoginVerdict.Allowed>();
-        guard.RecordFailure(Attacker); // third failure: threshold reached
+        guard.Begin(Attacker, "alice").ShouldBe(new LoginVerdict.Refused(TimeSpan.FromMinutes(5), false));
+        guard.Begin(Attacker, "bob").ShouldBe(LoginVerdict.Allow, "a neighbour behind the same address keeps working");
+        guard.Begin(Other, "alice").ShouldBe(LoginVerdict.Allow, "the user from elsewhere keeps working");
+        guard.BannedFor(Attacker).ShouldBeNull();
 
-        guard.Check(Attacker).ShouldBe(new LoginVerdict.Delay(TimeSpan.FromSeconds(2)));
-        guard.Check(Other).ShouldBe(LoginVerdict.Allow);
-
-        time.Advance(TimeSpan.FromSeconds(2));
-        guard.RecordFailure(Attacker); // failed again despite the delay: locked out
-
-        guard.Check(Attacker).ShouldBe(new LoginVerdict.Refused(TimeSpan.FromMinutes(5)));
-        guard.Check(Other).ShouldBe(LoginVerdict.Allow);
-
-        time.Advance(TimeSpan.FromMinutes(4));
-        guard.Check(Attacker).ShouldBe(new LoginVerdict.Refused(TimeSpan.FromMinutes(1)));
-        guard.RecordFailure(Attacker); // does not extend the lockout
-        guard.Check(Attacker).ShouldBe(new LoginVerdict.Refused(TimeSpan.FromMinutes(1)));
-
-        time.Advance(TimeSpan.FromMinutes(1));
-        guard.Check(Attacker).ShouldBe(LoginVerdict.Allow);
-
-        // After expiry the address starts afresh: it takes the full count again.
-        guard.RecordFailure(Attacker);
-        guard.RecordFailure(Attacker);
-        guard.Check(Attacker).ShouldBe(LoginVerdict.Allow);
+        time.Advance(TimeSpan.FromMinutes(5));
+        guard.Begin(Attacker, "alice").ShouldBe(LoginVerdict.Allow);
     }
 
     [Test]
-    public void Other_address_can_fail_independently()
+    public void Each_check_takes_its_slot_before_it_runs()
     {
         var (guard, _) = Create();
-        for (var i = 0; i < 4; i++)
-            guard.RecordFailure(Attacker);
-        guard.Check(Attacker).ShouldBeOfType<LoginVerdict.Refused>();
-
-        guard.RecordFailure(Other);
-        guard.RecordFailure(Other);
-        guard.Check(Other).ShouldBe(LoginVerdict.Allow);
+        // Parallel attempts that have not failed yet hold their slots: the fourth is refused although none has finished.
+        var verdicts = Enumerable.Range(0, 40).Select(_ => guard.Begin(Attacker, "alice")).ToList();
+        verdicts.Count(v => v is LoginVerdict.Allowed).ShouldBe(3);
     }
 
     [Test]
-    public void Failures_outside_the_window_are_forgotten()
+    public void An_address_trying_many_names_is_banned_and_bans_grow()
     {
         var (guard, time) = Create();
-        guard.RecordFailure(Attacker);
-        guard.RecordFailure(Attacker);
-        time.Advance(TimeSpan.FromSeconds(61));
-        guard.RecordFailure(Attacker);
-        guard.Check(Attacker).ShouldBe(LoginVerdict.Allow);
+        for (var i = 0; i < 6; i++) Fail(guard, Attacker, $"user{i}", 1);
+        BanChanges(guard, out var changes);
 
-        // Sliding window: the three most recent failures within a minute count.
-        time.Advance(TimeSpan.FromSeconds(30));
-        guard.RecordFailure(Attacker);
-        guard.RecordFailure(Attacker);
-        guard.Check(Attacker).ShouldBeOfType<LoginVerdict.Delay>();
+        guard.Begin(Attacker, "another").ShouldBe(new LoginVerdict.Refused(TimeSpan.FromMinutes(10), true));
+        guard.BannedFor(Attacker).ShouldBe(TimeSpan.FromMinutes(10));
+        guard.Begin(Other, "another").ShouldBe(LoginVerdict.Allow);
+        changes.ShouldHaveSingleItem()!.Offences.ShouldBe(1);
 
-        // The delayed state ends when the failures age out of the window.
-        time.Advance(TimeSpan.FromSeconds(61));
-        guard.Check(Attacker).ShouldBe(LoginVerdict.Allow);
+        time.Advance(TimeSpan.FromMinutes(10));
+        guard.BannedFor(Attacker).ShouldBeNull();
+        for (var i = 0; i < 6; i++) Fail(guard, Attacker, $"again{i}", 1);
+        guard.Begin(Attacker, "another").ShouldBe(new LoginVerdict.Refused(TimeSpan.FromMinutes(20), true), "a repeat offender waits longer");
     }
 
     [Test]
-    public void Success_clears_the_address()
+    public void An_admin_lifts_a_ban_and_sees_the_bans()
     {
         var (guard, _) = Create();
-        guard.RecordFailure(Attacker);
-        guard.RecordFailure(Attacker);
-        guard.RecordFailure(Attacker);
-        guard.Check(Attacker).ShouldBeOfType<LoginVerdict.Delay>();
-        guard.RecordSuccess(Attacker);
-        guard.Check(Attacker).ShouldBe(LoginVerdict.Allow);
-        guard.RecordFailure(Attacker);
-        guard.RecordFailure(Attacker);
-        guard.Check(Attacker).ShouldBe(LoginVerdict.Allow);
+        for (var i = 0; i < 7; i++) guard.Begin(Attacker, $"user{i}");
+        guard.Bans().ShouldHaveSingleItem().Address.ShouldBe(Attacker);
+        BanChanges(guard, out var changes);
+
+        guard.Unban(Attacker).ShouldBeTrue();
+        guard.Unban(Attacker).ShouldBeFalse();
+        guard.Bans().ShouldBeEmpty();
+        changes.ShouldHaveSingleItem().ShouldBeNull();
+        guard.Begin(Attacker, "alice").ShouldBe(LoginVerdict.Allow);
+    }
+
+    [Test]
+    public void Success_gives_back_the_slot_of_that_user_only()
+    {
+        var (guard, _) = Create();
+        Fail(guard, Attacker, "admin", 2);
+        guard.Begin(Attacker, "demo").ShouldBe(LoginVerdict.Allow);
+        guard.Succeeded(Attacker, "demo");
+        guard.Begin(Attacker, "admin").ShouldBe(LoginVerdict.Allow);
+        guard.Begin(Attacker, "admin").ShouldBeOfType<LoginVerdict.Refused>("the valid login to another account reset nothing");
+    }
+
+    [Test]
+    public void Trusted_networks_are_never_counted()
+    {
+        var (guard, _) = Create(trusted: ["127.0.0.0/8", "::1/128"]);
+        for (var i = 0; i < 100; i++) guard.Begin(IPAddress.Loopback, "alice").ShouldBe(LoginVerdict.Allow);
+        for (var i = 0; i < 100; i++) guard.Begin(IPAddress.Loopback.MapToIPv6(), $"u{i}").ShouldBe(LoginVerdict.Allow);
+        guard.Tracked.ShouldBe(0);
     }
 
     [Test]
@@ -102,38 +105,29 @@ public class LoginGuardTests
     {
         var (guard, _) = Create();
         var mapped = Attacker.MapToIPv6();
-        mapped.IsIPv4MappedToIPv6.ShouldBeTrue();
-        guard.RecordFailure(mapped);
-        guard.RecordFailure(Attacker);
-        guard.RecordFailure(mapped);
-        guard.Check(Attacker).ShouldBeOfType<LoginVerdict.Delay>();
-        guard.Check(mapped).ShouldBeOfType<LoginVerdict.Delay>();
-        guard.RecordSuccess(mapped);
-        guard.Check(Attacker).ShouldBe(LoginVerdict.Allow);
+        guard.Begin(mapped, "alice");
+        guard.Begin(Attacker, "alice");
+        guard.Begin(mapped, "alice");
+        guard.Begin(Attacker, "alice").ShouldBeOfType<LoginVerdict.Refused>();
+        guard.Begin(mapped, "alice").ShouldBeOfType<LoginVerdict.Refused>();
     }
 
     [Test]
     public void Memory_is_bounded_and_old_entries_are_pruned()
     {
         var (guard, time) = Create(maxTracked: 100);
-        for (var i = 0; i < 1000; i++)
-            guard.RecordFailure(new IPAddress(new byte[] { 10, 0, (byte)(i / 256), (byte)(i % 256) }));
-        guard.TrackedAddresses.ShouldBeLessThanOrEqualTo(100);
+        for (var i = 0; i < 1000; i++) guard.Begin(new IPAddress(new byte[] { 10, 0, (byte)(i / 256), (byte)(i % 256) }), "x");
+        guard.Tracked.ShouldBeLessThanOrEqualTo(200);
 
         time.Advance(TimeSpan.FromMinutes(2));
-        guard.Check(Other);
-        guard.TrackedAddresses.ShouldBe(0);
+        guard.Begin(Other, "x");
+        guard.Tracked.ShouldBe(2);
     }
 
-    [Test]
-    public void Locked_out_addresses_are_pruned_after_the_lockout()
+    private static void BanChanges(LoginGuard guard, out List<AddressBan?> changes)
     {
-        var (guard, time) = Create();
-        for (var i = 0; i < 4; i++)
-            guard.RecordFailure(Attacker);
-        guard.TrackedAddresses.ShouldBe(1);
-        time.Advance(TimeSpan.FromMinutes(5));
-        guard.Check(Other);
-        guard.TrackedAddresses.ShouldBe(0);
+        var seen = new List<AddressBan?>();
+        guard.BanChanged += (_, ban) => seen.Add(ban);
+        changes = seen;
     }
 }
