@@ -62,7 +62,7 @@ public class FtpsTests
     [Test]
     public async Task Curl_implicit_ftps_downloads()
     {
-        await using var server = await StartTlsAsync(c => c with { ImplicitPort = FreePort() });
+        await using var server = await StartTlsAsync(c => c with { ImplicitPort = Client.FtpTestServer.FreeLoopbackPort() });
         Directory.CreateDirectory(server.DemoHome);
         Tools.WriteRandomFile(Path.Combine(server.DemoHome, "a.bin"), 100_000, seed: 3);
         var target = Path.Combine(local, "a.bin");
@@ -114,12 +114,18 @@ public class FtpsTests
                 g.retrbinary("RETR py.bin", lambda b: None); print("NO-522")
             except ftplib.error_perm as e:
                 print("GOT", e)
-            except Exception as e:
-                print("GOT-OTHER", type(e).__name__, e, g.getresp() if False else "")
+            except ssl.SSLError:
+                # The server drops the data connection during the handshake; its 522 is on the control connection.
+                try:
+                    g.getresp(); print("NO-522")
+                except ftplib.error_perm as e:
+                    print("GOT", e)
             """;
         var result = await Tools.RunAsync(python!, ["-c", script], timeout: TimeSpan.FromSeconds(60));
         result.ExitCode.ShouldBe(0, result.Output);
         result.Stdout.ShouldContain("226");
+        result.Stdout.ShouldContain("GOT 522");
+        result.Stdout.ShouldNotContain("NO-522");
         new FileInfo(Path.Combine(server.DemoHome, "py.bin")).Length.ShouldBe(2_000_000);
         server.Log.Contains("did not resume").ShouldBeTrue();
     }
@@ -138,14 +144,19 @@ public class FtpsTests
             var name = $"curl{i}.bin";
             var result = await Curl("--ssl-reqd", "--tlsv1.3", "-T", source, $"ftp://127.0.0.1:{server.Port}/{name}");
             Check(server, name, result.ExitCode == 0, expected, result.Output);
+            // Data connections send no session tickets here, so nothing can reset an upload: every one must arrive.
+            if (SessionTickets.Supported) result.ExitCode.ShouldBe(0, result.Output);
         }
         if (lftp is null) Assert.Ignore("lftp is not installed; the curl half passed");
-        File.WriteAllText(lftpScript, string.Join('\n', Enumerable.Range(0, 25).Select(i => $"put big.bin -o lftp{i}.bin")) + "\nbye\n");
+        // lftp takes -f alone: the settings and the open go in the script.
         var settings = "set ftp:ssl-force true; set ftp:ssl-protect-data true; set ssl:verify-certificate false; " +
                        "set ssl:priority NORMAL:-VERS-ALL:+VERS-TLS1.3; set net:max-retries 1; set cmd:fail-exit true";
-        var run = await Tools.RunAsync(lftp, ["-u", $"{TestServer.DemoUser},{TestServer.DemoPassword}", "-e", settings,
-            "-f", lftpScript, $"ftp://127.0.0.1:{server.Port}"], timeout: TimeSpan.FromSeconds(300), workingDirectory: local);
+        var open = $"open -u {TestServer.DemoUser},{TestServer.DemoPassword} ftp://127.0.0.1:{server.Port}";
+        var puts = Enumerable.Range(0, 25).Select(i => $"put big.bin -o lftp{i}.bin");
+        File.WriteAllText(lftpScript, string.Join('\n', puts.Prepend(open).Prepend(settings)) + "\nbye\n");
+        var run = await Tools.RunAsync(lftp, ["-f", lftpScript], timeout: TimeSpan.FromSeconds(300), workingDirectory: local);
         for (var i = 0; i < 25; i++) Check(server, $"lftp{i}.bin", run.ExitCode == 0, expected, run.Output);
+        if (SessionTickets.Supported) run.ExitCode.ShouldBe(0, run.Output);
     }
 
     /// <summary>Either the client was told it failed, or the file is whole: never a success with a short file.</summary>
@@ -154,12 +165,5 @@ public class FtpsTests
         var path = Path.Combine(server.DemoHome, name);
         if (clientSaysOk) Tools.Sha256(path).ShouldBe(expected, $"{name} reported stored but differs\n{output}");
         else if (File.Exists(path)) Tools.Sha256(path).ShouldBe(expected, $"{name} failed but a different file stands");
-    }
-
-    private static int FreePort()
-    {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return ((IPEndPoint)probe.LocalEndpoint).Port;
     }
 }
