@@ -42,7 +42,7 @@ public sealed class TomlDocument
 
     private static DocumentSyntax ParseTree(string text, string sourceName)
     {
-        var (tree, _) = TomlSyntax.Read(text, sourceName);
+        var tree = TomlSyntax.ParseAgain(text, sourceName);
         TomlGaps.Normalize(tree);
         return tree;
     }

@@ -19,6 +19,17 @@ internal static partial class TomlSyntax
     public static (DocumentSyntax Tree, TomlTable Model) Read(string text, string sourceName) =>
         WithoutCollections(text.Length, () => ReadCore(text, sourceName));
 
+    /// <summary>
+    /// Parses the text of a document that was read before (so it is valid), for editing: no model is bound.
+    /// </summary>
+    public static DocumentSyntax ParseAgain(string text, string sourceName)
+    {
+        var tree = ParseWithLongFractions(text, sourceName);
+        if (tree.HasErrors)
+            throw new InvalidOperationException($"{sourceName} no longer parses: {tree.Diagnostics}");
+        return tree;
+    }
+
     private static (DocumentSyntax Tree, TomlTable Model) ReadCore(string text, string sourceName)
     {
         var tree = ParseWithLongFractions(text, sourceName);
