@@ -36,8 +36,8 @@ Measure("read users.toml: TomlDocument.Parse + bind every user", () =>
     reader.RejectUnknown();
     return admins;
 });
-// The read and the edits hold collections off (see TomlSyntax.WithoutCollections); the store then lets the syntax tree
-// go, so the first collection afterwards finds it dead instead of moving 100 MB.
+// The read holds collections off (see TomlSyntax.WithoutCollections); the store then lets the syntax tree go, so the
+// first collection afterwards finds it dead instead of moving 100 MB.
 Measure("read users.toml, release the tree, then a collection", () =>
 {
     var document = TomlDocument.Parse(text, "users.toml");
