@@ -42,7 +42,7 @@ public sealed class TomlDocument
 
     private static DocumentSyntax ParseTree(string text, string sourceName)
     {
-        var (tree, _) = TomlSyntax.Read(text, sourceName);
+        var tree = TomlSyntax.ParseAgain(text, sourceName);
         TomlGaps.Normalize(tree);
         return tree;
     }
@@ -149,10 +149,7 @@ public sealed class TomlDocument
     /// Runs an edit: <paramref name="plan"/> only looks at the tree and returns the change to make (null: none).
     /// The result's model is bound from the changed tree, which also checks that it is still valid TOML.
     /// </summary>
-    private TomlDocument Edit(string action, Func<DocumentSyntax, Action?> plan) =>
-        TomlSyntax.WithoutCollections(_text.Length, () => EditCore(action, plan));
-
-    private TomlDocument EditCore(string action, Func<DocumentSyntax, Action?> plan)
+    private TomlDocument Edit(string action, Func<DocumentSyntax, Action?> plan)
     {
         var tree = Interlocked.Exchange(ref _tree, null) ?? ParseTree(_text, _source);
         Action? change;
