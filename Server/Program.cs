@@ -49,12 +49,7 @@ internal static class Program
         {
             return await RunAsync(config, log);
         }
-        catch (TomlException e)
-        {
-            log.Fatal("{Error}", e.Message);
-            return 2;
-        }
-        catch (StartupException e)
+        catch (Exception e) when (e is TomlException or StartupException)
         {
             log.Fatal("{Error}", e.Message);
             return 2;

@@ -856,7 +856,7 @@ public static class Protocol
         if (session.Transfer is not null && command is not { DuringTransfer: true }) return Out.Wait(session, request);
         var outcome = command is null
             ? Out.Reply(session, Reply.Unknown(request.Verb))
-            : Guard(command, session, request) ?? command.Handle(context, session, request);
+            : Run(command, context, session, request);
         return Out.Map(outcome, done => CountErrors(Forget(done, request.Verb)));
     }
 
@@ -945,8 +945,12 @@ public static class Protocol
             : counted with { Replies = respond.Replies.Add(Reply.TooManyErrors), Close = true };
     }
 
+    // Every way into a handler (the table, SITE, a plugin falling back to the built-in it replaced) passes the same rules.
+    private static Outcome Run(Command command, Context context, Session session, Request request) =>
+        Guard(command, session, request) ?? command.Handle(context, session, request);
+
     /// <summary>The table-driven checks; null when the command may run.</summary>
-    public static Outcome? Guard(Command command, Session session, Request request)
+    private static Outcome? Guard(Command command, Session session, Request request)
     {
         var user = session.User;
         if (command.Access != Access.Anyone && user is null) return Out.Reply(session, Reply.NotLoggedIn);
@@ -1198,7 +1202,7 @@ public static class Protocol
         var command = context.Commands.Find(key);
         if (command is null) return Out.Reply(session, 500, $"Unknown SITE command \"{Reply.Sanitize(sub)}\". Try SITE HELP.");
         var inner = new Request(key, rest);
-        return Guard(command, session, inner) ?? command.Handle(context, session, inner);
+        return Run(command, context, session, inner);
     }
 
     /// <summary>STAT: during a transfer, its progress (STAT with a path waits); else a path's listing or the status.</summary>
@@ -1754,7 +1758,7 @@ public static class Protocol
 
     private static Outcome Replaced(Context context, Session session, Request request) =>
         context.Commands.Find(request.Verb)?.Replaced is { } builtIn
-            ? Guard(builtIn, session, request) ?? builtIn.Handle(context, session, request)
+            ? Run(builtIn, context, session, request)
             : Out.Reply(session, Reply.Unknown(request.Verb));
 
     /// <summary>The exception for an effect answered with a result of the wrong kind: a bug in the shell.</summary>

@@ -97,6 +97,14 @@ internal static class DataChannel
         return socket;
     }
 
+    /// <summary>Ends a TLS download: close_notify before the 226, then the client's own close.</summary>
+    private static async Task EndDownloadAsync(Tls.TlsChannel tls, CancellationToken cancel)
+    {
+        await tls.SendCloseAsync(cancel);
+        // Closing with the client's close_notify unread would reset the connection, and a reset can drop the data's tail.
+        await tls.LingerAsync(LingerLimit);
+    }
+
     /// <summary>Sends a file from an offset. Binary files go through the kernel's sendfile, in chunks so that a stall is noticed.</summary>
     public static async Task<long> SendFileAsync(Link link, FileStream file, long offset, TransferType type, TimeSpan stall,
         Counter counter, CancellationToken cancel)
@@ -108,9 +116,7 @@ internal static class DataChannel
             // TLS cannot use sendfile: the bytes go through the cipher. The download ends with close_notify, before the 226.
             file.Seek(offset, SeekOrigin.Begin);
             var sent = await CopyAsync(file, tls.Stream, file, type == TransferType.Ascii ? ToCrLf : null, false, watchdog, counter);
-            await tls.SendCloseAsync(watchdog.Token);
-            // Closing with the client's close_notify unread would reset the connection, and a reset can drop the data's tail.
-            await tls.LingerAsync(LingerLimit);
+            await EndDownloadAsync(tls, watchdog.Token);
             return sent;
         }
         if (type == TransferType.Binary)
@@ -171,9 +177,7 @@ internal static class DataChannel
         if (link.Tls is { } tls)
         {
             await tls.Stream.WriteAsync(bytes, watchdog.Token);
-            await tls.SendCloseAsync(watchdog.Token);
-            // Closing with the client's close_notify unread would reset the connection, and a reset can drop the data's tail.
-            await tls.LingerAsync(LingerLimit);
+            await EndDownloadAsync(tls, watchdog.Token);
         }
         else await link.Socket.SendAsync(bytes, SocketFlags.None, watchdog.Token);
         return bytes.Length;

@@ -14,7 +14,7 @@ internal sealed class LineReader(Stream stream, int maxLength)
     private int _end;
 
     /// <summary>The client closed the control connection.</summary>
-    public bool Ended { get; private set; }
+    public bool Ended => _closed.Task.IsCompleted;
 
     /// <summary>Completes when a read finds the control connection closed or broken.</summary>
     public Task Closed => _closed.Task;
@@ -65,9 +65,5 @@ internal sealed class LineReader(Stream stream, int maxLength)
         }
     }
 
-    private void End()
-    {
-        Ended = true;
-        _closed.TrySetResult();
-    }
+    private void End() => _closed.TrySetResult();
 }

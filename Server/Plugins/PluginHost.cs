@@ -228,7 +228,7 @@ internal sealed class PluginHost : IServerHooks, IDisposable
     public async Task<UploadVerdict> BeforeUploadAsync(SessionView session, UserFiles files, string virtualPath, CancellationToken cancel)
     {
         var handlers = _current.HandlersOf(EventKind.BeforeUpload);
-        if (handlers.IsEmpty) return new UploadVerdict(null, null);
+        if (handlers.IsEmpty) return UploadVerdict.Go;
         var caller = Caller(session, files);
         long? max = null;
         foreach (var (plugin, registration) in handlers)

@@ -262,7 +262,7 @@ public sealed class TomlDocument
         {
             if (tail.Count > 0 && tail[^1].Kind != TokenKind.NewLine)
                 tail.Add(NewLineTrivia());
-            if (!TomlGaps.EndsWithBlankLine(tail, afterStatement: last is not null))
+            if (!TomlGaps.EndsWithBlankLine(tail))
                 tail.Add(NewLineTrivia());
         }
         var table = new TableSyntax(TomlSyntax.Key(tablePath)) { EndOfLineToken = NewLine() };

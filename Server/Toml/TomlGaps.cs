@@ -128,14 +128,14 @@ internal static class TomlGaps
         [.. Lines(gap)[^1].Select(t => new SyntaxTrivia(t.Kind, t.Text ?? ""))];
 
     /// <summary>Whether the text that ends with this gap ends with a blank line (the statement before ends with a newline).</summary>
-    public static bool EndsWithBlankLine(List<SyntaxTrivia> gap, bool afterStatement)
+    public static bool EndsWithBlankLine(List<SyntaxTrivia> gap)
     {
         var newlines = 0;
         for (var i = gap.Count - 1; i >= 0 && gap[i].Kind == TokenKind.NewLine; i--)
             newlines++;
         if (newlines < gap.Count)
             return newlines >= 2;
-        return afterStatement ? newlines >= 1 : newlines > 0;
+        return newlines > 0;
     }
 
     // Full lines each end with a newline; the last entry is the partial line, possibly empty.
