@@ -329,7 +329,24 @@ public sealed record ServerOptions(string Banner, bool AllowOverwrite, string Se
 }
 
 /// <summary>Everything a handler may read besides the session: the table in force, the options and the time.</summary>
-public sealed record Context(CommandTable Commands, ServerOptions Options, DateTimeOffset Now);
+public sealed record Context(CommandTable Commands, ServerOptions Options, DateTimeOffset Now)
+{
+    /// <summary>The users whose account overrides the server's TLS policy (<c>tls</c> in users.toml), by name.</summary>
+    public ImmutableDictionary<string, TlsRequirement> UserTls { get; init; } = ImmutableDictionary<string, TlsRequirement>.Empty;
+}
+
+/// <summary>A user's own TLS rule, which overrides <c>[tls] plain_allowed_from</c> for that user.</summary>
+public enum TlsRequirement
+{
+    /// <summary>No override: the client's address decides.</summary>
+    Server,
+
+    /// <summary>TLS on both channels, from every address (loopback included).</summary>
+    Required,
+
+    /// <summary>Plain FTP allowed from every address (an old device that cannot do TLS).</summary>
+    Optional,
+}
 
 /// <summary>The logged-in user as sessions see it.</summary>
 /// <param name="Name">User name.</param>
@@ -414,6 +431,16 @@ public sealed record Session(string Id, IPEndPoint Remote, IPEndPoint Local)
     public bool ProtectData { get; init; }
     /// <summary>The client's address may log in and transfer without TLS (<c>[tls] plain_allowed_from</c>).</summary>
     public bool PlainAllowed { get; init; } = true;
+    /// <summary>The TLS rule of the account named by USER.</summary>
+    public TlsRequirement UserTls { get; init; }
+    /// <summary>Whether this session may log in and transfer without TLS: the account's rule, else the address's.</summary>
+    public bool PlainPermitted => UserTls switch
+    {
+        TlsRequirement.Server => PlainAllowed,
+        TlsRequirement.Required => false,
+        TlsRequirement.Optional => true,
+        _ => throw new InvalidOperationException($"unknown TLS rule {UserTls}"),
+    };
     /// <summary>Failed PASS on this connection; <see cref="Protocol.MaxFailedPasswords"/> of them end it.</summary>
     public int FailedPasswords { get; init; }
     /// <summary>The logged-in user, if any.</summary>
@@ -1075,22 +1102,24 @@ public static class Protocol
 
     private static Outcome User(Context context, Session session, Request request)
     {
-        // Refused before PASS, so the password never crosses the network in clear.
-        if (!session.Secure && !session.PlainAllowed) return Out.Reply(session, Reply.EncryptionRequired);
         if (session.User is not null) return Out.Reply(session, 530, "Already logged in; reconnect to change user.");
-        var awaiting = session with { Login = new Login.AwaitingPassword(request.Argument) };
+        var named = session with { UserTls = context.UserTls.GetValueOrDefault(request.Argument, TlsRequirement.Server) };
+        // Refused before PASS, so the password never crosses the network in clear.
+        if (!named.Secure && !named.PlainPermitted) return Out.Reply(named with { Login = Login.None }, Reply.EncryptionRequired);
+        var awaiting = named with { Login = new Login.AwaitingPassword(request.Argument) };
         return Out.Reply(awaiting, 331, $"Password required for {Reply.Sanitize(request.Argument)}.");
     }
 
     private static Outcome Pass(Context context, Session session, Request request)
     {
         var name = ((Login.AwaitingPassword)session.Login).Name;
-        if (!session.Secure && !session.PlainAllowed) return Out.Reply(session with { Login = Login.None }, Reply.EncryptionRequired);
         var pending = session with { Login = Login.None };
+        if (!session.Secure && !session.PlainPermitted) return Out.Reply(pending, Reply.EncryptionRequired);
         return Out.Do(pending, new Effect.Authenticate(name, request.Argument), result => result switch
         {
             EffectResult.Authenticated a => LoggedIn(pending with { Login = new Login.LoggedIn(a.User), Directory = "/" }, a.User),
-            EffectResult.LoginFailed { Reason: LoginFailure.LockedOut or LoginFailure.AddressBanned } f => Out.Close(pending, LoginRefused(f)),
+            EffectResult.LoginFailed { Reason: LoginFailure.LockedOut or LoginFailure.AddressBanned } f =>
+                Out.Close(pending, LoginRefused(f)),
             EffectResult.LoginFailed { Reason: LoginFailure.HomeUnavailable } f => Out.Reply(pending, LoginRefused(f)),
             EffectResult.LoginFailed f => PasswordFailed(pending with { FailedPasswords = pending.FailedPasswords + 1 }, name, f),
             _ => throw Unexpected(result),
@@ -1104,7 +1133,10 @@ public static class Protocol
         return session.FailedPasswords < MaxFailedPasswords
             ? told
             : Out.Map(told, done => done is Outcome.Respond respond
-                ? respond with { Replies = respond.Replies.Add(Reply.Closing("Too many failed logins; closing the connection.")), Close = true }
+                ? respond with
+                {
+                    Replies = respond.Replies.Add(Reply.Closing("Too many failed logins; closing the connection.")), Close = true,
+                }
                 : done);
     }
 
@@ -1511,7 +1543,7 @@ public static class Protocol
     }
 
     private static Outcome? DataNotReady(Session session) =>
-        !session.PlainAllowed && !session.ProtectData ? Out.Reply(session, Reply.DataProtectionRequired)
+        !session.PlainPermitted && !session.ProtectData ? Out.Reply(session, Reply.DataProtectionRequired)
         : session.Data is DataPlan.Unset ? Out.Reply(session, 425, "Use PORT, PASV, EPRT or EPSV first.")
         : null;
 

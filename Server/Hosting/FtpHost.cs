@@ -9,6 +9,8 @@ namespace ScriptFtp;
 internal sealed class FtpHost
 {
     private volatile IServerHooks _hooks = new NoHooks(Protocol.BuiltIns);
+    private volatile UserTlsCache _userTls =
+        new(ImmutableDictionary<string, UserAccount>.Empty, ImmutableDictionary<string, TlsRequirement>.Empty);
 
     public FtpHost(ServerConfig config, ILogger log, UserStore users, LoginGuard guard, TimeProvider time, CancellationToken stopping)
     {
@@ -42,7 +44,21 @@ internal sealed class FtpHost
     }
 
     /// <summary>What a handler may read besides the session, now.</summary>
-    public Context Context() => new(_hooks.Commands, Config.Options, Time.GetUtcNow());
+    public Context Context() => new(_hooks.Commands, Config.Options, Time.GetUtcNow()) { UserTls = UserTlsRules() };
+
+    // Built once per users-file snapshot, not per command: most files have no override at all.
+    private ImmutableDictionary<string, TlsRequirement> UserTlsRules()
+    {
+        var accounts = Users.Users;
+        var cached = _userTls;
+        if (ReferenceEquals(cached.From, accounts)) return cached.Rules;
+        var rules = accounts.Where(a => a.Value.Tls != TlsRequirement.Server)
+            .ToImmutableDictionary(a => a.Key, a => a.Value.Tls, StringComparer.Ordinal);
+        _userTls = new UserTlsCache(accounts, rules);
+        return rules;
+    }
+
+    private sealed record UserTlsCache(ImmutableDictionary<string, UserAccount> From, ImmutableDictionary<string, TlsRequirement> Rules);
 
     /// <summary>A user's account as the users file has it now; null when it was deleted.</summary>
     public UserView? Account(string name) => Authentication.View(Users.Users, name);

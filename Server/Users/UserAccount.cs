@@ -18,11 +18,14 @@ namespace ScriptFtp;
 /// <param name="ReadOnly">Whether the user may only read (no uploads, deletes or renames).</param>
 public sealed record UserAccount(string Name, string PasswordHash, string Home, bool Admin, bool Banned, bool ReadOnly)
 {
+    /// <summary>The account's own TLS rule (<c>tls = "required"</c> or <c>"optional"</c>), if it overrides the server's.</summary>
+    public TlsRequirement Tls { get; init; }
+
     // Keeps the password hash out of log messages and debugger output.
     private bool PrintMembers(StringBuilder builder)
     {
         builder.Append(CultureInfo.InvariantCulture,
-            $"Name = {Name}, Home = {Home}, Admin = {Admin}, Banned = {Banned}, ReadOnly = {ReadOnly}");
+            $"Name = {Name}, Home = {Home}, Admin = {Admin}, Banned = {Banned}, ReadOnly = {ReadOnly}, Tls = {Tls}");
         return true;
     }
 }

@@ -82,8 +82,17 @@ internal sealed record UsersFile(TomlDocument Document, ImmutableDictionary<stri
             home,
             Admin: reader.Boolean("admin", false),
             Banned: reader.Boolean("banned", false),
-            ReadOnly: reader.Boolean("read_only", false));
+            ReadOnly: reader.Boolean("read_only", false)) { Tls = ReadTls(reader) };
         reader.RejectUnknown();
         return user;
     }
+
+    private static TlsRequirement ReadTls(TomlTableReader reader) => reader.OptionalString("tls") switch
+    {
+        null => TlsRequirement.Server,
+        "required" => TlsRequirement.Required,
+        "optional" => TlsRequirement.Optional,
+        var other => throw reader.Error("tls", $"tls is \"required\" or \"optional\" (or left out to follow [tls] plain_allowed_from), " +
+            $"not \"{other}\""),
+    };
 }

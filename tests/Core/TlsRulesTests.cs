@@ -83,6 +83,27 @@ public class TlsRulesTests
     }
 
     [Test]
+    public void A_users_own_tls_rule_overrides_the_address_rule()
+    {
+        var rules = Tls with
+        {
+            UserTls = ImmutableDictionary<string, TlsRequirement>.Empty
+                .Add("camera", TlsRequirement.Optional).Add("careful", TlsRequirement.Required),
+        };
+        var outside = Fresh with { PlainAllowed = false };
+        Protocol.Dispatch(rules, outside, Request.Parse("USER camera")!).ShouldBeOfType<Outcome.Respond>()
+            .Replies.Single().Code.ShouldBe(331);
+        var refused = (Outcome.Respond)Protocol.Dispatch(rules, Fresh, Request.Parse("USER careful")!);
+        refused.Replies.Single().ShouldBe(Reply.EncryptionRequired);
+        refused.Next.Login.ShouldBe(Login.None);
+        var secured = (Outcome.Respond)Protocol.Dispatch(rules, Fresh with { Secure = true }, Request.Parse("USER careful")!);
+        secured.Replies.Single().Code.ShouldBe(331);
+        secured.Next.PlainPermitted.ShouldBeFalse("data connections need PROT P for this user even from a plain-allowed address");
+        ((Outcome.Respond)Protocol.Dispatch(rules, outside, Request.Parse("USER demo")!)).Replies.Single()
+            .ShouldBe(Reply.EncryptionRequired);
+    }
+
+    [Test]
     public void Data_commands_without_prot_p_get_521_where_tls_is_required()
     {
         var user = new Login.LoggedIn(new UserView("alice", false, false));

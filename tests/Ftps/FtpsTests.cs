@@ -21,12 +21,13 @@ public class FtpsTests
     public void TearDown() => Tools.DeleteQuietly(local);
 
     /// <summary>A server with TLS on (one self-signed certificate for the whole fixture) and plain FTP from nowhere.</summary>
-    internal static Task<TestServer> StartTlsAsync(Func<ServerConfig, ServerConfig>? more = null, IPAddress? listen = null) =>
+    internal static Task<TestServer> StartTlsAsync(Func<ServerConfig, ServerConfig>? more = null, string? usersToml = null,
+        IPAddress? listen = null) =>
         TestServer.StartAsync(c =>
         {
             var tls = c with { Certificate = new CertificateSource.SelfSigned(CertificateFolder, "localhost"), PlainAllowedFrom = [] };
             return more?.Invoke(tls) ?? tls;
-        }, listen: listen);
+        }, usersToml, listen: listen);
 
     private Task<ProcessResult> Curl(params string[] arguments) =>
         Tools.RunAsync(Tools.Require("curl"), ["-sS", "-v", "-k", "--connect-timeout", "10", "--max-time", "120",

@@ -154,6 +154,8 @@ internal sealed class RawFtp : IAsyncDisposable
 
     public IPEndPoint LocalEndPoint => (IPEndPoint)client.Client.LocalEndPoint!;
 
+    private IPAddress RemoteAddress => ((IPEndPoint)client.Client.RemoteEndPoint!).Address;
+
     public async Task<(int Code, string Text)> SendAsync(string line, TimeSpan? timeout = null)
     {
         await SendLineAsync(line);
@@ -206,9 +208,9 @@ internal sealed class RawFtp : IAsyncDisposable
         var (code, text) = await SendAsync("EPSV");
         code.ShouldBe(229, text);
         var port = int.Parse(text.Split('|')[3], System.Globalization.CultureInfo.InvariantCulture);
-        using (var data = new TcpClient(AddressFamily.InterNetwork))
+        using (var data = new TcpClient(new IPEndPoint(LocalEndPoint.Address, 0)))
         {
-            await data.ConnectAsync(IPAddress.Loopback, port);
+            await data.ConnectAsync(RemoteAddress, port);
             await SendLineAsync($"STOR {name}");
             (await ReadAsync()).Code.ShouldBe(150);
             await data.GetStream().WriteAsync(content);
@@ -224,8 +226,9 @@ internal sealed class RawFtp : IAsyncDisposable
         var (code, text) = await SendAsync("EPSV");
         code.ShouldBe(229);
         var port = int.Parse(text.Split('|')[3], System.Globalization.CultureInfo.InvariantCulture);
-        var data = new TcpClient(AddressFamily.InterNetwork);
-        await data.ConnectAsync(IPAddress.Loopback, port);
+        // From the control connection's address: the server refuses a data connection from anywhere else.
+        var data = new TcpClient(new IPEndPoint(LocalEndPoint.Address, 0));
+        await data.ConnectAsync(RemoteAddress, port);
         return data;
     }
 
