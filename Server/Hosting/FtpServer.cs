@@ -46,7 +46,7 @@ internal sealed class FtpServer : IAsyncDisposable
         StartupError.CheckRoot(config.Root);
         var clock = time ?? TimeProvider.System;
         var guard = new LoginGuard(LoginPolicy.From(config), clock);
-        guard.BanChanged += (address, ban) => LogBan(log, address, ban);
+        guard.BanChanged += change => LogBan(log, change);
         var stopping = new CancellationTokenSource();
         var certificates = config.Certificate is { } source ? Tls.TlsCertificates.Load(source, log, clock) : null;
         var host = new FtpHost(config, log, users, guard, clock, stopping.Token) { Certificates = certificates };
@@ -60,11 +60,20 @@ internal sealed class FtpServer : IAsyncDisposable
         return server;
     }
 
-    private static void LogBan(ILogger log, IPAddress address, AddressBan? ban)
+    private static void LogBan(ILogger log, BanChange change)
     {
-        if (ban is null) log.Warning("Ban lifted: {Address}", address);
-        else log.Warning("Banned {Address} until {Until:u} (offence {Offences}) after too many failed logins", address, ban.Until,
-            ban.Offences);
+        switch (change)
+        {
+            case BanChange.Started { Ban: var ban }:
+                log.Warning("Banned {Address} until {Until:u} (offence {Offences}) after too many failed logins", ban.Address, ban.Until,
+                    ban.Offences);
+                break;
+            case BanChange.Lifted lifted:
+                log.Information("Ban of {Address} lifted by admin {Admin}", lifted.Address, lifted.By);
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(change), change, "unknown ban change");
+        }
     }
 
     private static void EndSessionsOfBannedOrDeleted(FtpHost host, ImmutableDictionary<string, UserAccount> users)
