@@ -1776,8 +1776,8 @@ public static class Protocol
     private static Reply BanList(ImmutableArray<AddressBan> bans, DateTimeOffset now)
     {
         if (bans.IsEmpty) return new Reply(211, "No address is banned.");
-        var lines = bans.Select(ban => $" {ban.Address,-15} until {ban.Until.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z ({Left(ban.Until - now)} left), "
-            + $"offence {ban.Offences}: too many failed logins");
+        var lines = bans.Select(ban => $" {ban.Address,-15} until {ban.Until.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z "
+            + $"({Left(ban.Until - now)} left), offence {ban.Offences}: too many failed logins");
         return new Reply(211, [.. lines.Prepend($"{bans.Length} banned address(es):").Append("End of bans.")]);
     }
 
@@ -1793,7 +1793,10 @@ public static class Protocol
         var text = request.Argument.Trim();
         if (text.Contains(' ')) return Out.Reply(session, Reply.Syntax(usage));
         if (!Addresses.TryParse(text, out var parsed))
-            return Out.Reply(session, 501, $"\"{Reply.Sanitize(text)}\" is not an IP address (e.g. 192.0.2.7 or 2001:db8::7). Usage: {usage}");
+        {
+            var example = "e.g. 192.0.2.7 or 2001:db8::7";
+            return Out.Reply(session, 501, $"\"{Reply.Sanitize(text)}\" is not an IP address ({example}). Usage: {usage}");
+        }
         var address = Addresses.Normalize(parsed);
         return Out.Do(session, new Effect.LiftBan(address), result => result switch
         {

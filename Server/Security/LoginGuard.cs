@@ -157,7 +157,7 @@ internal sealed class LoginGuard(LoginPolicy policy, TimeProvider time, int maxT
         }
     }
 
-    /// <summary>Lifts the ban of <paramref name="address"/> for the administrator <paramref name="by"/>; false when it was not banned.</summary>
+    /// <summary>Lifts the ban of <paramref name="address"/> for the admin <paramref name="by"/>; false when it was not banned.</summary>
     public bool Unban(IPAddress address, string by)
     {
         var key = Addresses.Normalize(address);

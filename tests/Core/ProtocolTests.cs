@@ -367,7 +367,11 @@ public class ProtocolTests
     {
         var world = World.Create() with
         {
-            Bans = [new(IPAddress.Parse("198.51.100.7"), Now.AddSeconds(599.2), 1), new(IPAddress.Parse("2001:db8::7"), Now.AddHours(26.5), 3)],
+            Bans =
+            [
+                new(IPAddress.Parse("198.51.100.7"), Now.AddSeconds(599.2), 1),
+                new(IPAddress.Parse("2001:db8::7"), Now.AddHours(26.5), 3),
+            ],
         };
         var user = LoggedIn(world);
         Run(world, user, "SITE BANS").Replies.ShouldBe([Reply.AdminOnly]);
