@@ -82,6 +82,8 @@ internal static class Program
 
     private static async Task<int> RunAsync(ServerConfig config, Logger log)
     {
+        // Before the users file creates the home folders in it, so a root that cannot be made is told as such.
+        StartupError.CheckRoot(config.Root);
         using var users = UserStore.Open(config.UsersFile, config.Root, log);
         using var plugins = await PluginHost.LoadAsync(config, log);
         if (config.PluginsStrict && !plugins.Errors.IsEmpty)

@@ -478,6 +478,12 @@ public enum AdminAction
     Unban,
 }
 
+/// <summary>An address banned after too many failed logins, as the administrator sees it.</summary>
+/// <param name="Address">The address (IPv4-mapped IPv6 addresses are kept as IPv4).</param>
+/// <param name="Until">When the ban ends.</param>
+/// <param name="Offences">How many times in a row (within a day of the last ban ending) the address was banned.</param>
+public sealed record AddressBan(IPAddress Address, DateTimeOffset Until, int Offences);
+
 /// <summary>Why a login was refused.</summary>
 public enum LoginFailure
 {
@@ -618,6 +624,10 @@ public abstract record Effect
     public sealed record Administer(AdminAction Action, string Name, string? Password) : AdminEffect;
     /// <summary>The server's figures for STAT (answered with <see cref="EffectResult.Status"/>).</summary>
     public sealed record ServerStatus : AdminEffect;
+    /// <summary>The addresses banned now (answered with <see cref="EffectResult.Bans"/>).</summary>
+    public sealed record ListBans : AdminEffect;
+    /// <summary>Lift the ban of an address, for the admin logged in (answered with <see cref="EffectResult.BanLifted"/>).</summary>
+    public sealed record LiftBan(IPAddress Address) : AdminEffect;
 
     /// <summary>The plugin family.</summary>
     public abstract record PluginEffect : Effect
@@ -667,6 +677,10 @@ public abstract record EffectResult
     public sealed record Control(bool Closed) : EffectResult;
     /// <summary>The answer to <see cref="Effect.ServerStatus"/>.</summary>
     public sealed record Status(int Sessions, TimeSpan Uptime) : EffectResult;
+    /// <summary>The answer to <see cref="Effect.ListBans"/>: the bans in force, soonest to end first.</summary>
+    public sealed record Bans(ImmutableArray<AddressBan> Active) : EffectResult;
+    /// <summary>The answer to <see cref="Effect.LiftBan"/>: false when the address was not banned.</summary>
+    public sealed record BanLifted(bool WasBanned) : EffectResult;
     /// <summary>A plugin answered with a reply, or asked for the built-in it replaced (Reply is null).</summary>
     public sealed record PluginReply(Reply? Reply) : EffectResult;
 }
@@ -1089,14 +1103,25 @@ public static class Protocol
         new(C("ABOR", Any, "ABOR", "Abort the running transfer.", Abor) with { DuringTransfer = true }),
     ];
 
-    private static IEnumerable<Entry> AdminCommands() => AdminVerbs.SelectMany(admin => new[]
-    {
-        AdminEntry(admin.Verb, admin.Usage, admin.Help, admin.Action),
-        AdminEntry("SITE " + admin.Verb, "SITE " + admin.Usage, admin.Help, admin.Action),
-    });
+    // Each admin command exists plain (ADDUSER) and under SITE (SITE ADDUSER), for clients that pass only SITE through.
+    private static IEnumerable<Entry> AdminCommands() => new[] { "", "SITE " }.SelectMany(prefix => AdminVerbs
+        .Select(admin => AdminEntry(prefix + admin.Verb, prefix + admin.Usage, admin.Help, admin.Action))
+        .Concat(AddressBanCommands(prefix)));
 
     private static Entry AdminEntry(string verb, string usage, string help, AdminAction action) =>
         new(C(verb, Adm, usage, help, (_, s, r) => Administer(s, r, action, usage)) with { Argument = Needed });
+
+    private static IEnumerable<Entry> AddressBanCommands(string prefix)
+    {
+        var unbanUsage = prefix + "UNBAN-ADDRESS <address>";
+        return
+        [
+            new(C(prefix + "BANS", Adm, prefix + "BANS", "List the addresses banned for failed logins.", ListBans)
+                with { Argument = Argument.None }),
+            new(C(prefix + "UNBAN-ADDRESS", Adm, unbanUsage, "Lift the ban of an address.", (_, s, r) => UnbanAddress(s, r, unbanUsage))
+                with { Argument = Needed }),
+        ];
+    }
 
     // ---- session: login, quit, features, options, help, status ----
 
@@ -1768,6 +1793,47 @@ public static class Protocol
         {
             EffectResult.Done d => Out.Reply(session, 200, d.Detail),
             EffectResult.Failed f => Out.Reply(session, 550, f.Reason),
+            _ => throw Unexpected(result),
+        });
+    }
+
+    private static Outcome ListBans(Context context, Session session, Request request) =>
+        Out.Do(session, new Effect.ListBans(), result => result switch
+        {
+            EffectResult.Bans bans => Out.Reply(session, BanList(bans.Active, context.Now)),
+            _ => throw Unexpected(result),
+        });
+
+    // One line per address, soonest to end first.
+    private static Reply BanList(ImmutableArray<AddressBan> bans, DateTimeOffset now)
+    {
+        if (bans.IsEmpty) return new Reply(211, "No address is banned.");
+        var lines = bans.Select(ban => $" {ban.Address,-15} until {ban.Until.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z "
+            + $"({Left(ban.Until - now)} left), offence {ban.Offences}: too many failed logins");
+        return new Reply(211, [.. lines.Prepend($"{bans.Length} banned address(es):").Append("End of bans.")]);
+    }
+
+    private static string Left(TimeSpan left)
+    {
+        var seconds = (long)Math.Ceiling(Math.Max(left.TotalSeconds, 0));
+        var (days, hours, minutes) = (seconds / 86_400, seconds / 3600 % 24, seconds / 60 % 60);
+        return days > 0 ? $"{days}d {hours}h {minutes}m" : hours > 0 ? $"{hours}h {minutes}m" : $"{minutes}m {seconds % 60}s";
+    }
+
+    private static Outcome UnbanAddress(Session session, Request request, string usage)
+    {
+        var text = request.Argument.Trim();
+        if (text.Contains(' ')) return Out.Reply(session, Reply.Syntax(usage));
+        if (!Addresses.TryParse(text, out var parsed))
+        {
+            var example = "e.g. 192.0.2.7 or 2001:db8::7";
+            return Out.Reply(session, 501, $"\"{Reply.Sanitize(text)}\" is not an IP address ({example}). Usage: {usage}");
+        }
+        var address = Addresses.Normalize(parsed);
+        return Out.Do(session, new Effect.LiftBan(address), result => result switch
+        {
+            EffectResult.BanLifted { WasBanned: true } => Out.Reply(session, 200, $"Ban of {address} lifted."),
+            EffectResult.BanLifted => Out.Reply(session, 550, $"{address} is not banned."),
             _ => throw Unexpected(result),
         });
     }

@@ -21,7 +21,7 @@ internal sealed class FtpHost
         Time = time;
         Stopping = stopping;
         Authentication = new Authentication(users, guard, config.LoginDelay, time);
-        Administration = new Administration(users, () => Sessions.Count, time);
+        Administration = new Administration(users, guard, () => Sessions.Count, time);
     }
 
     public ServerConfig Config { get; }

@@ -44,27 +44,60 @@ internal sealed class FtpServer : IAsyncDisposable
         TimeProvider? time = null)
     {
         StartupError.CheckRoot(config.Root);
+        if (config.Certificate is not null && StartupError.SamePorts(config.Port, config.ImplicitPort) is { } same)
+            throw new StartupException(same);
         var clock = time ?? TimeProvider.System;
         var guard = new LoginGuard(LoginPolicy.From(config), clock);
-        guard.BanChanged += (address, ban) => LogBan(log, address, ban);
+        guard.BanChanged += change => LogBan(log, change);
         var stopping = new CancellationTokenSource();
-        var certificates = config.Certificate is { } source ? Tls.TlsCertificates.Load(source, log, clock) : null;
+        var certificates = config.Certificate is { } source ? LoadCertificates(source, log, clock) : null;
         var host = new FtpHost(config, log, users, guard, clock, stopping.Token) { Certificates = certificates };
         if (hooks is not null) host.Hooks = hooks(host);
         users.Changed += snapshot => EndSessionsOfBannedOrDeleted(host, snapshot);
-        var socket = Bind(config.Listen, config.Port, log);
-        var implicitSocket = certificates is not null && config.ImplicitPort != 0 ? Bind(config.Listen, config.ImplicitPort, log) : null;
+        var socket = Bind(config.Listen, config.Port, StartupError.Listener.Control, log);
+        Socket? implicitSocket = null;
+        try
+        {
+            if (certificates is not null && config.ImplicitPort != 0)
+                implicitSocket = Bind(config.Listen, config.ImplicitPort, StartupError.Listener.ImplicitTls, log);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
         var server = new FtpServer(socket, implicitSocket, host, stopping);
         log.Information("ScriptFtp listening on {Endpoint}, root {Root}", server.Endpoint, config.Root);
         if (server.ImplicitEndpoint is { } implicitEndpoint) log.Information("Implicit FTPS on {Endpoint}", implicitEndpoint);
         return server;
     }
 
-    private static void LogBan(ILogger log, IPAddress address, AddressBan? ban)
+    private static Tls.TlsCertificates LoadCertificates(Tls.CertificateSource source, ILogger log, TimeProvider clock)
     {
-        if (ban is null) log.Warning("Ban lifted: {Address}", address);
-        else log.Warning("Banned {Address} until {Until:u} (offence {Offences}) after too many failed logins", address, ban.Until,
-            ban.Offences);
+        try
+        {
+            return Tls.TlsCertificates.Load(source, log, clock);
+        }
+        catch (Tls.TlsCertificateException e)
+        {
+            throw StartupError.ForCertificate(source, e);
+        }
+    }
+
+    private static void LogBan(ILogger log, BanChange change)
+    {
+        switch (change)
+        {
+            case BanChange.Started { Ban: var ban }:
+                log.Warning("Banned {Address} until {Until:u} (offence {Offences}) after too many failed logins", ban.Address, ban.Until,
+                    ban.Offences);
+                break;
+            case BanChange.Lifted lifted:
+                log.Information("Ban of {Address} lifted by admin {Admin}", lifted.Address, lifted.By);
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(change), change, "unknown ban change");
+        }
     }
 
     private static void EndSessionsOfBannedOrDeleted(FtpHost host, ImmutableDictionary<string, UserAccount> users)
@@ -76,7 +109,7 @@ internal sealed class FtpServer : IAsyncDisposable
         }
     }
 
-    private static Socket Bind(IPAddress address, int port, ILogger log)
+    private static Socket Bind(IPAddress address, int port, StartupError.Listener listener, ILogger log)
     {
         if (address.Equals(IPAddress.IPv6Any) && Socket.OSSupportsIPv6)
         {
@@ -88,7 +121,7 @@ internal sealed class FtpServer : IAsyncDisposable
                 dual.Listen(512);
                 return dual;
             }
-            catch (SocketException e) when (StartupError.ForBind(e.SocketErrorCode, port) is { } message)
+            catch (SocketException e) when (StartupError.ForBind(e.SocketErrorCode, port, listener) is { } message)
             {
                 dual.Dispose();
                 throw new StartupException(message, e);
@@ -107,7 +140,7 @@ internal sealed class FtpServer : IAsyncDisposable
             socket.Listen(512);
             return socket;
         }
-        catch (SocketException e) when (StartupError.ForBind(e.SocketErrorCode, port) is { } message)
+        catch (SocketException e) when (StartupError.ForBind(e.SocketErrorCode, port, listener) is { } message)
         {
             socket.Dispose();
             throw new StartupException(message, e);

@@ -1,4 +1,6 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Net;
+using System.Net.Sockets;
 
 namespace ScriptFtp;
 
@@ -15,4 +17,13 @@ internal static class Addresses
         ArgumentNullException.ThrowIfNull(address);
         return address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
     }
+
+    /// <summary>
+    /// Parses a full IP address as a person writes one: a dotted quad or an IPv6 address. Unlike
+    /// <see cref="IPAddress.TryParse(string?, out IPAddress?)"/> it refuses the shorthands <c>127.1</c> and <c>10</c>,
+    /// which nobody means. The address is returned as written (not normalised).
+    /// </summary>
+    public static bool TryParse(string text, [NotNullWhen(true)] out IPAddress? address) =>
+        IPAddress.TryParse(text, out address)
+        && (address.AddressFamily == AddressFamily.InterNetworkV6 ? text.Contains(':') : text.Count(c => c == '.') == 3);
 }

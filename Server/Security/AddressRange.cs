@@ -44,7 +44,7 @@ internal sealed record AddressRange
         text = text.Trim();
         var slash = text.IndexOf('/');
         var addressText = slash < 0 ? text : text[..slash];
-        if (!TryParseAddress(addressText, out var address))
+        if (!Addresses.TryParse(addressText, out var address))
         {
             error = $"\"{text}\" is not an address range: \"{addressText}\" is not an IP address (expected e.g. 192.168.1.0/24 or ::1/128)";
             return false;
@@ -84,11 +84,6 @@ internal sealed record AddressRange
 
     /// <summary>CIDR notation, e.g. <c>127.0.0.0/8</c>.</summary>
     public override string ToString() => $"{Network}/{PrefixLength}";
-
-    // IPAddress.TryParse also takes "127.1" and "10"; a configuration means a full dotted quad or an IPv6 address.
-    private static bool TryParseAddress(string text, [NotNullWhen(true)] out IPAddress? address) =>
-        IPAddress.TryParse(text, out address)
-        && (address.AddressFamily == AddressFamily.InterNetworkV6 ? text.Contains(':') : text.Count(c => c == '.') == 3);
 
     private static bool TryParsePrefix(string text, int bits, out int prefix)
     {

@@ -21,8 +21,19 @@ internal abstract record LoginVerdict
     public sealed record Refused(TimeSpan Remaining, bool Address) : LoginVerdict;
 }
 
-/// <summary>An address ban as the admin sees it.</summary>
-internal sealed record AddressBan(IPAddress Address, DateTimeOffset Until, int Offences);
+/// <summary>What <see cref="LoginGuard.BanChanged"/> reports: each ban and each lift, once.</summary>
+internal abstract record BanChange
+{
+    private BanChange()
+    {
+    }
+
+    /// <summary>An address was banned after too many failed logins.</summary>
+    public sealed record Started(AddressBan Ban) : BanChange;
+
+    /// <summary>An administrator lifted the ban of an address.</summary>
+    public sealed record Lifted(IPAddress Address, string By) : BanChange;
+}
 
 /// <summary>The thresholds of the <see cref="LoginGuard"/>.</summary>
 /// <param name="MaxFailures">Failed checks of one user name from one address within the window before that pair is locked out.</param>
@@ -60,8 +71,8 @@ internal sealed class LoginGuard(LoginPolicy policy, TimeProvider time, int maxT
     private readonly Dictionary<(IPAddress, string), Failures> _users = [];
     private readonly Dictionary<IPAddress, AddressBan> _bans = [];
 
-    /// <summary>A ban started or was lifted: the address, and the ban (null when lifted).</summary>
-    public event Action<IPAddress, AddressBan?>? BanChanged;
+    /// <summary>A ban started or was lifted (raised outside the lock, once per change).</summary>
+    public event Action<BanChange>? BanChanged;
 
     /// <summary>Number of addresses and (address, user) pairs currently remembered (for tests and diagnostics).</summary>
     public int Tracked
@@ -120,7 +131,7 @@ internal sealed class LoginGuard(LoginPolicy policy, TimeProvider time, int maxT
                 verdict = LoginVerdict.Allow;
             }
         }
-        if (started is not null) BanChanged?.Invoke(key, started);
+        if (started is not null) BanChanged?.Invoke(new BanChange.Started(started));
         return verdict;
     }
 
@@ -146,8 +157,8 @@ internal sealed class LoginGuard(LoginPolicy policy, TimeProvider time, int maxT
         }
     }
 
-    /// <summary>Lifts the ban of <paramref name="address"/>; false when it was not banned.</summary>
-    public bool Unban(IPAddress address)
+    /// <summary>Lifts the ban of <paramref name="address"/> for the admin <paramref name="by"/>; false when it was not banned.</summary>
+    public bool Unban(IPAddress address, string by)
     {
         var key = Addresses.Normalize(address);
         bool lifted;
@@ -159,7 +170,7 @@ internal sealed class LoginGuard(LoginPolicy policy, TimeProvider time, int maxT
             if (lifted) _bans[key] = ban! with { Until = now };
             _addresses.Remove(key);
         }
-        if (lifted) BanChanged?.Invoke(key, null);
+        if (lifted) BanChanged?.Invoke(new BanChange.Lifted(key, by));
         return lifted;
     }
 

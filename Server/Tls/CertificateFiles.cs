@@ -105,9 +105,18 @@ internal static class CertificateFiles
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new TlsCertificateException($"{what} {path} cannot be read: {e.Message}", e);
+            throw new TlsCertificateException($"{what} {path} cannot be read: {ReadProblem(path, e)}", e);
         }
     }
+
+    // "Access to the path is denied" is what .NET says for a folder too: tell the two apart.
+    private static string ReadProblem(string path, Exception error) => error switch
+    {
+        FileNotFoundException or DirectoryNotFoundException => "it does not exist",
+        _ when Directory.Exists(path) => "it is a folder, not a file",
+        UnauthorizedAccessException => $"permission denied: the server's user ({Environment.UserName}) may not read it",
+        _ => error.Message,
+    };
 
     // CreateFromPem says the same for a missing, malformed or mismatched key; tell them apart for the user.
     private static string KeyProblem(string keyText, string keyPath, string certificatePath, Exception error)
@@ -162,7 +171,11 @@ internal static class CertificateFiles
             // Read here: the loader reports a missing file as "Error occurred during a cryptographic operation".
             all = X509CertificateLoader.LoadPkcs12Collection(File.ReadAllBytes(path), password);
         }
-        catch (Exception e) when (e is CryptographicException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new TlsCertificateException($"certificate file {path} cannot be read: {ReadProblem(path, e)}", e);
+        }
+        catch (CryptographicException e)
         {
             throw new TlsCertificateException($"certificate file {path} cannot be read: {e.Message}", e);
         }

@@ -46,7 +46,8 @@ internal static class SelfSignedCertificate
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new TlsCertificateException($"cannot save the self-signed certificate to {certificatePath}: {e.Message}", e);
+            throw new TlsCertificateException($"cannot save the self-signed certificate to {certificatePath}: {e.Message.TrimEnd('.')}. "
+                + "Let the server's user write to that folder, or configure a certificate in [tls]", e);
         }
     }
 

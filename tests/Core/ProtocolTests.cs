@@ -14,6 +14,9 @@ public class ProtocolTests
     /// <summary>A tiny world: a set of folders and files, and who may log in.</summary>
     private sealed record World(ImmutableDictionary<string, FileEntry> Entries, List<Effect> Performed)
     {
+        /// <summary>The address bans in force.</summary>
+        public ImmutableArray<AddressBan> Bans { get; init; } = [];
+
         public static World Create(params string[] paths)
         {
             var entries = ImmutableDictionary<string, FileEntry>.Empty.Add("/", new FileEntry("", true, 0, Now));
@@ -43,6 +46,8 @@ public class ProtocolTests
                 Effect.Notify => new EffectResult.Done(),
                 Effect.Administer a => new EffectResult.Done($"{a.Action} {a.Name} done."),
                 Effect.ServerStatus => new EffectResult.Status(1, TimeSpan.FromMinutes(5)),
+                Effect.ListBans => new EffectResult.Bans(Bans),
+                Effect.LiftBan lift => new EffectResult.BanLifted(Bans.Any(b => b.Address.Equals(lift.Address))),
                 _ => throw new InvalidOperationException(effect.ToString()),
             };
         }
@@ -355,6 +360,68 @@ public class ProtocolTests
         Run(world, admin, "ADDUSER bob pw").Replies[0].Code.ShouldBe(200);
         Run(world, admin, "SITE UNBAN bob").Replies[0].Code.ShouldBe(200);
         world.Performed.OfType<Effect.Administer>().Select(a => a.Action).ShouldBe([AdminAction.AddUser, AdminAction.Unban]);
+    }
+
+    [Test]
+    public void Bans_lists_each_banned_address_with_its_end_time_left_and_offences_for_admins_only()
+    {
+        var world = World.Create() with
+        {
+            Bans =
+            [
+                new(IPAddress.Parse("198.51.100.7"), Now.AddSeconds(599.2), 1),
+                new(IPAddress.Parse("2001:db8::7"), Now.AddHours(26.5), 3),
+            ],
+        };
+        var user = LoggedIn(world);
+        Run(world, user, "SITE BANS").Replies.ShouldBe([Reply.AdminOnly]);
+        Run(world, user, "BANS").Replies.ShouldBe([Reply.AdminOnly]);
+        world.Performed.OfType<Effect.ListBans>().ShouldBeEmpty();
+
+        var admin = LoggedIn(world, "root", "toor");
+        var expected = new Reply(211,
+        [
+            "2 banned address(es):",
+            " 198.51.100.7    until 2026-11-21 12:09:59Z (10m 0s left), offence 1: too many failed logins",
+            " 2001:db8::7     until 2026-11-22 14:30:00Z (1d 2h 30m left), offence 3: too many failed logins",
+            "End of bans.",
+        ]);
+        Run(world, admin, "SITE BANS").Replies.ShouldBe([expected]);
+        Run(world, admin, "BANS").Replies.ShouldBe([expected]);
+        Run(world, admin, "SITE BANS all").Replies[0].Code.ShouldBe(501);
+        Run(World.Create(), admin, "SITE BANS").Replies.ShouldBe([new Reply(211, "No address is banned.")]);
+    }
+
+    [Test]
+    public void Unban_address_checks_the_address_at_the_edge_and_lifts_the_normalised_address()
+    {
+        var world = World.Create() with { Bans = [new(IPAddress.Parse("198.51.100.7"), Now.AddMinutes(10), 1)] };
+        Run(world, LoggedIn(world), "SITE UNBAN-ADDRESS 198.51.100.7").Replies.ShouldBe([Reply.AdminOnly]);
+
+        var admin = LoggedIn(world, "root", "toor");
+        Run(world, admin, "SITE UNBAN-ADDRESS").Replies.ShouldBe([Reply.Syntax("SITE UNBAN-ADDRESS <address>")]);
+        Run(world, admin, "SITE UNBAN-ADDRESS 198.51.100.7 198.51.100.8").Replies.ShouldBe([Reply.Syntax("SITE UNBAN-ADDRESS <address>")]);
+        foreach (var bad in new[] { "198.51.100", "127.1", "10", "banned.example", "300.1.1.1" })
+        {
+            Run(world, admin, $"SITE UNBAN-ADDRESS {bad}").Replies.ShouldBe([new Reply(501,
+                $"\"{bad}\" is not an IP address (e.g. 192.0.2.7 or 2001:db8::7). Usage: SITE UNBAN-ADDRESS <address>")]);
+        }
+        world.Performed.OfType<Effect.LiftBan>().ShouldBeEmpty("nothing reaches the guard before the address is valid");
+
+        Run(world, admin, "SITE UNBAN-ADDRESS ::ffff:198.51.100.7").Replies.ShouldBe([new Reply(200, "Ban of 198.51.100.7 lifted.")]);
+        Run(world, admin, "UNBAN-ADDRESS 203.0.113.9").Replies.ShouldBe([new Reply(550, "203.0.113.9 is not banned.")]);
+        world.Performed.OfType<Effect.LiftBan>().Select(l => l.Address)
+            .ShouldBe([IPAddress.Parse("198.51.100.7"), IPAddress.Parse("203.0.113.9")]);
+    }
+
+    [Test]
+    public void Address_ban_commands_are_listed_for_admins_only()
+    {
+        var world = World.Create();
+        var admin = LoggedIn(world, "root", "toor");
+        string.Join('\n', Run(world, admin, "SITE HELP").Replies[0].Lines).ShouldContain("SITE UNBAN-ADDRESS <address>");
+        string.Join('\n', Run(world, admin, "HELP").Replies[0].Lines).ShouldContain("BANS");
+        string.Join('\n', Run(world, LoggedIn(world), "SITE HELP").Replies[0].Lines).ShouldNotContain("BANS");
     }
 
     [Test]

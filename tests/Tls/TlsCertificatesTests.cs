@@ -91,8 +91,8 @@ public class TlsCertificatesTests
     // Broken configurations and the message each must give ({cert}, {key} stand for the paths).
     private static readonly Dictionary<string, (Func<string, CertificateSource> Make, string Message)> Broken = new()
     {
-        ["missing certificate"] = (f => Pem(f, certificate: null), "certificate file {cert} cannot be read: Could not find file"),
-        ["missing key"] = (f => Pem(f, key: null), "key file {key} cannot be read: Could not find file"),
+        ["missing certificate"] = (f => Pem(f, certificate: null), "certificate file {cert} cannot be read: it does not exist"),
+        ["missing key"] = (f => Pem(f, key: null), "key file {key} cannot be read: it does not exist"),
         ["no PEM certificate"] = (f => Pem(f, certificate: "hello"),
             "certificate file {cert} cannot be read: it holds no PEM certificate (-----BEGIN CERTIFICATE-----)"),
         ["no PEM key"] = (f => Pem(f, key: "hello"),
@@ -103,7 +103,7 @@ public class TlsCertificatesTests
             "key file {key} cannot be read: "),
         ["PFX with a wrong password"] = (f => Pfx(f, "right", "wrong"), "certificate file {cert} cannot be read: "),
         ["missing PFX"] = (f => new CertificateSource.Pfx(Path.Combine(f, "none.pfx"), null),
-            "certificate file {cert} cannot be read: Could not find file"),
+            "certificate file {cert} cannot be read: it does not exist"),
     };
 
     public static IEnumerable<string> BrokenCases => Broken.Keys;

@@ -57,7 +57,7 @@ public class LoginGuardTests
         guard.Begin(Attacker, "another").ShouldBe(new LoginVerdict.Refused(TimeSpan.FromMinutes(10), true));
         guard.BannedFor(Attacker).ShouldBe(TimeSpan.FromMinutes(10));
         guard.Begin(Other, "another").ShouldBe(LoginVerdict.Allow);
-        changes.ShouldHaveSingleItem()!.Offences.ShouldBe(1);
+        changes.ShouldHaveSingleItem().ShouldBeOfType<BanChange.Started>().Ban.Offences.ShouldBe(1);
 
         time.Advance(TimeSpan.FromMinutes(10));
         guard.BannedFor(Attacker).ShouldBeNull();
@@ -73,10 +73,10 @@ public class LoginGuardTests
         guard.Bans().ShouldHaveSingleItem().Address.ShouldBe(Attacker);
         BanChanges(guard, out var changes);
 
-        guard.Unban(Attacker).ShouldBeTrue();
-        guard.Unban(Attacker).ShouldBeFalse();
+        guard.Unban(Attacker.MapToIPv6(), "root").ShouldBeTrue("an IPv4-mapped address is the IPv4 address");
+        guard.Unban(Attacker, "root").ShouldBeFalse();
         guard.Bans().ShouldBeEmpty();
-        changes.ShouldHaveSingleItem().ShouldBeNull();
+        changes.ShouldHaveSingleItem().ShouldBe(new BanChange.Lifted(Attacker, "root"));
         guard.Begin(Attacker, "alice").ShouldBe(LoginVerdict.Allow);
     }
 
@@ -124,10 +124,10 @@ public class LoginGuardTests
         guard.Tracked.ShouldBe(2);
     }
 
-    private static void BanChanges(LoginGuard guard, out List<AddressBan?> changes)
+    private static void BanChanges(LoginGuard guard, out List<BanChange> changes)
     {
-        var seen = new List<AddressBan?>();
-        guard.BanChanged += (_, ban) => seen.Add(ban);
+        var seen = new List<BanChange>();
+        guard.BanChanged += seen.Add;
         changes = seen;
     }
 }
