@@ -4,13 +4,15 @@ using ScriptFtp.Tests.Integration;
 
 namespace ScriptFtp.Tests.Client;
 
-// Drives Repl.RunAsync with a script, as a redirected stdin would, against a real server.
+// Drives Repl.RunAsync with a script, as a redirected stdin would, against a real server. Both servers require TLS and
+// their certificate is already trusted (as after a first "yes"; FtpsClientTests covers the first use).
 [TestFixture(FtpTestServer.ScriptFtp)]
 [TestFixture(FtpTestServer.Vsftpd)]
 public class ReplTests(string serverKind)
 {
     IFtpTestServer? server;
     string? localDirectory;
+    string? knownHosts;
 
     IFtpTestServer Server => server!;
     string Local => localDirectory!;
@@ -20,6 +22,7 @@ public class ReplTests(string serverKind)
     {
         server = await FtpTestServer.StartAsync(serverKind);
         localDirectory = Directory.CreateTempSubdirectory("scriptftp-client-").FullName;
+        knownHosts = FtpTestServer.TrustingKnownHosts(server);
     }
 
     [TearDown]
@@ -29,6 +32,8 @@ public class ReplTests(string serverKind)
             await server.DisposeAsync();
         if (localDirectory is not null)
             Directory.Delete(localDirectory, recursive: true);
+        if (knownHosts is not null)
+            FtpTestServer.DeleteKnownHosts(knownHosts);
     }
 
     [Test]
@@ -198,8 +203,8 @@ public class ReplTests(string serverKind)
         var error = new StringWriter();
         var input = new ScriptReader(Server.UserName, Server.Password, "RETR big.bin", "pwd");
 
-        var exitCode = await Repl.RunAsync([Server.Host, Server.Port.ToString()], input, output, error, Local,
-            interactive: true, showProgress: true).WaitAsync(TimeSpan.FromMinutes(1));
+        var exitCode = await Repl.RunAsync([Server.Host, Server.Port.ToString(), "--known-hosts", knownHosts!], input, output, error,
+            Local, interactive: true, showProgress: true).WaitAsync(TimeSpan.FromMinutes(1));
 
         output.Tripped.ShouldBeTrue();
         exitCode.ShouldBe(1);
@@ -231,8 +236,8 @@ public class ReplTests(string serverKind)
         var error = new StringWriter();
         var input = new ScriptReader(Server.UserName, Server.Password, "get", "p.bin", "upload", "p.bin", "exit");
 
-        var exitCode = await Repl.RunAsync([Server.Host, Server.Port.ToString()], input, output, error, Local,
-            interactive: true, showProgress: true).WaitAsync(TimeSpan.FromMinutes(1));
+        var exitCode = await Repl.RunAsync([Server.Host, Server.Port.ToString(), "--known-hosts", knownHosts!], input, output, error,
+            Local, interactive: true, showProgress: true).WaitAsync(TimeSpan.FromMinutes(1));
 
         exitCode.ShouldBe(0, error.ToString());
         var text = output.ToString();
@@ -256,15 +261,16 @@ public class ReplTests(string serverKind)
 
     Task<ReplResult> RunWithInputAsync(string[] args, params string[] lines) => RunAsync(args, new ScriptReader([.. lines]));
 
-    Task<ReplResult> RunAsync(string[] args, TextReader input) => RunReplAsync(Server.Host, Server.Port, Local, args, input);
+    Task<ReplResult> RunAsync(string[] args, TextReader input) =>
+        RunReplAsync(Server.Host, Server.Port, Local, ["--known-hosts", knownHosts!, .. args], input);
 
     // One scripted (not interactive) client session against host:port, downloads landing in localDirectory.
     internal static async Task<ReplResult> RunReplAsync(string host, int port, string localDirectory, string[] args, TextReader input)
     {
         var output = new StringWriter();
         var error = new StringWriter();
-        var exitCode = await Repl.RunAsync([host, port.ToString(System.Globalization.CultureInfo.InvariantCulture), .. args], input, output, error, localDirectory, interactive: false)
-            .WaitAsync(TimeSpan.FromMinutes(2));
+        var exitCode = await Repl.RunAsync([host, port.ToString(System.Globalization.CultureInfo.InvariantCulture), .. args], input,
+            output, error, localDirectory, interactive: false).WaitAsync(TimeSpan.FromMinutes(2));
         return new ReplResult(exitCode, output.ToString(), error.ToString());
     }
 }
