@@ -194,11 +194,7 @@ internal sealed class FtpClient : IAsyncDisposable
             // Written in slices, so that the timeout is on the link stalling, not on a slow link moving a big buffer.
             var total = await PumpAsync(into => source.ReadAsync(into, ct).AsTask(),
                 from => stall.RunAsync(async t => { await data.Stream.WriteAsync(from, t); return 0; }), WriteSlice, progress);
-            // The server learns the file is complete only from our FIN on the data connection, and over TLS only from the
-            // close_notify before it: a FIN alone could be forged by anyone on the path to cut the file short.
-            if (data.Stream is SslStream tls)
-                await stall.RunAsync(async _ => { await tls.ShutdownAsync(); return 0; });
-            data.Socket.Shutdown(SocketShutdown.Send);
+            await data.EndUploadAsync(stall);
             return total;
         }, binaryType: true, cancellationToken);
 
@@ -411,6 +407,32 @@ internal sealed class FtpClient : IAsyncDisposable
             var secured = new SslStream(Stream, leaveInnerStreamOpen: false);
             Stream = secured;
             await stall.RunAsync(async t => { await secured.AuthenticateAsClientAsync(tls, t); return 0; });
+        }
+
+        // The server learns the file is complete only from our FIN on the data connection, and over TLS only from the
+        // close_notify before it: a FIN alone could be forged by anyone on the path to cut the file short. Over TLS the
+        // connection is then read to its end: a server may have sent session tickets on it (vsftpd does), which .NET files
+        // only when it reads them and which the next data connection needs to resume; and closing a socket with unread
+        // bytes would reset it. A broken read there is no failure: the server's verdict on the control connection decides.
+        public async Task EndUploadAsync(Stall stall)
+        {
+            if (Stream is not SslStream tls)
+            {
+                socket.Shutdown(SocketShutdown.Send);
+                return;
+            }
+            await stall.RunAsync(async _ => { await tls.ShutdownAsync(); return 0; });
+            socket.Shutdown(SocketShutdown.Send);
+            var rest = new byte[4096];
+            try
+            {
+                while (await stall.RunAsync(t => tls.ReadAsync(rest, t).AsTask()) > 0)
+                {
+                }
+            }
+            catch (FtpTransferException e) when (e.InnerException is not TimeoutException)
+            {
+            }
         }
 
         public void Reset()

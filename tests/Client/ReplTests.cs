@@ -68,6 +68,22 @@ public class ReplTests(string serverKind)
         result.Output.Split('\n').Count(l => l.TrimEnd().EndsWith(" s.txt", StringComparison.Ordinal)).ShouldBe(2);
     }
 
+    // Over TLS every data connection must resume a session; an upload-only connection gives the client no chance to read
+    // the tickets vsftpd sends on it unless the client reads it to its end.
+    [Test]
+    public async Task Uploads_in_a_row_then_a_listing()
+    {
+        foreach (var name in new[] { "u1.txt", "u2.txt", "u3.txt" })
+            await File.WriteAllTextAsync(LocalFile(name), name);
+
+        var result = await RunAsync("STOR u1.txt", "STOR u2.txt", "STOR u3.txt", "LIST");
+
+        result.ShouldSucceed();
+        foreach (var name in new[] { "u1.txt", "u2.txt", "u3.txt" })
+            (await File.ReadAllTextAsync(Remote(name))).ShouldBe(name);
+        result.Output.ShouldContain(" u3.txt");
+    }
+
     [Test]
     public async Task Exit_sends_QUIT_and_end_of_input_acts_as_exit()
     {
