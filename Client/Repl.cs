@@ -92,7 +92,11 @@ internal sealed class Repl
     async Task<bool> SecureAsync(ReplOptions options)
     {
         if (options.Plain)
+        {
+            if (interactive)
+                await output.WriteLineAsync("Not encrypted (--plain): the password and the files travel in clear text.");
             return true;
+        }
         var server = KnownHosts.Key(options.Host, options.Port);
         var trust = CertificateTrust.Create(new KnownHosts(options.KnownHostsPath), options.Host, options.Port, options.Insecure,
             AskTrust, error.WriteLine);
