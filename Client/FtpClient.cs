@@ -1,14 +1,16 @@
 using System.Buffers;
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Authentication;
 using System.Text;
 
 namespace ScriptFtp.Client;
 
 // A small passive-mode FTP client over one control connection. Every transfer is binary (TYPE I)
-// and streamed through a fixed buffer, so file size never matters for memory.
-// Negative replies surface as FtpReplyException, a dead control connection as
-// FtpConnectionLostException.
+// and streamed through a fixed buffer, so file size never matters for memory. After SecureAsync (AUTH TLS) the
+// control connection and every data connection run over TLS, the data connections resuming the control connection's
+// session. Negative replies surface as FtpReplyException, a dead control connection as FtpConnectionLostException.
 internal sealed class FtpClient : IAsyncDisposable
 {
     internal const int BufferSize = 256 * 1024;
@@ -16,10 +18,12 @@ internal sealed class FtpClient : IAsyncDisposable
     static readonly Encoding Utf8 = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false);
 
     readonly IPAddress peer;
-    readonly NetworkStream stream;
-    readonly StreamReader reader;
     readonly Action<string>? trace;
     readonly TimeSpan timeout;
+    Stream stream;
+    StreamReader reader;
+    // Set once PROT P is in force: the handshake options for every data connection.
+    SslClientAuthenticationOptions? dataTls;
     bool binary;
     bool epsvRefused;
 
@@ -29,13 +33,17 @@ internal sealed class FtpClient : IAsyncDisposable
         this.timeout = timeout;
         this.trace = trace;
         stream = new NetworkStream(control, ownsSocket: true);
-        reader = new StreamReader(stream, Utf8, detectEncodingFromByteOrderMarks: false, bufferSize: 4096, leaveOpen: true);
+        reader = ReaderOver(stream);
     }
 
     public FtpReply Greeting { get; private set; } = new(0, [""]);
 
+    // The control connection's TLS stream once SecureAsync succeeded (its protocol and cipher are worth showing).
+    public SslStream? Tls => stream as SslStream;
+
     // timeout: how long to wait for a reply, for the connection, and for a data connection that has stalled.
-    public static async Task<FtpClient> ConnectAsync(string host, int port, TimeSpan timeout, Action<string>? trace = null, CancellationToken cancellationToken = default)
+    public static async Task<FtpClient> ConnectAsync(string host, int port, TimeSpan timeout, Action<string>? trace = null,
+        CancellationToken cancellationToken = default)
     {
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
@@ -69,6 +77,43 @@ internal sealed class FtpClient : IAsyncDisposable
             await client.DisposeAsync();
             throw;
         }
+    }
+
+    // AUTH TLS, the handshake, then PBSZ 0 and PROT P (RFC 4217): from here on the control connection and every data
+    // connection are encrypted. Returns the AUTH reply; anything but 234 means the server offers no TLS, and then nothing
+    // has changed. Throws AuthenticationException when the handshake fails (e.g. the certificate is not trusted), and
+    // FtpReplyException when PBSZ or PROT is refused.
+    public async Task<FtpReply> SecureAsync(SslClientAuthenticationOptions tls, CancellationToken cancellationToken = default)
+    {
+        var auth = await ExecuteAsync("AUTH TLS", cancellationToken);
+        if (auth.Code != 234)
+            return auth;
+        // After a failed handshake the connection is of no use: disposing the TLS stream closes it.
+        var secured = new SslStream(stream, leaveInnerStreamOpen: false);
+        using (var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+        {
+            limit.CancelAfter(timeout);
+            try
+            {
+                await secured.AuthenticateAsClientAsync(tls, limit.Token);
+            }
+            catch (Exception e) when (e is OperationCanceledException or IOException or AuthenticationException)
+            {
+                await secured.DisposeAsync();
+                if (e is AuthenticationException)
+                    throw;
+                throw new FtpConnectionLostException(e is OperationCanceledException && !cancellationToken.IsCancellationRequested
+                    ? $"The TLS handshake did not finish within {Seconds(timeout)}."
+                    : $"The connection was lost during the TLS handshake: {e.Message}", e);
+            }
+        }
+        // The plain reader has nothing buffered: the server sends nothing between 234 and the handshake.
+        reader.Dispose();
+        (stream, reader) = (secured, ReaderOver(secured));
+        await ExpectAsync("PBSZ 0", cancellationToken);
+        await ExpectAsync("PROT P", cancellationToken);
+        dataTls = tls;
+        return auth;
     }
 
     // USER then PASS. Returns the final reply; a refusal is returned, not thrown, so the caller can ask again.
@@ -125,34 +170,37 @@ internal sealed class FtpClient : IAsyncDisposable
     public Task ListAsync(string? path, TextWriter output, CancellationToken cancellationToken = default) =>
         TransferAsync(string.IsNullOrEmpty(path) ? "LIST" : $"LIST {path}", async (data, stall, ct) =>
         {
-            using var lines = new StreamReader(data, Utf8, detectEncodingFromByteOrderMarks: false, leaveOpen: true);
+            using var lines = new StreamReader(data.Stream, Utf8, detectEncodingFromByteOrderMarks: false, leaveOpen: true);
             while (await stall.RunAsync(t => lines.ReadLineAsync(t).AsTask()) is { } line)
                 await output.WriteLineAsync(line);
             return 0;
         }, binaryType: false, cancellationToken);
 
-    public Task<long> DownloadAsync(string remotePath, Stream destination, Action<long>? progress = null, CancellationToken cancellationToken = default) =>
+    // Read to the end: over TLS the end is the server's close_notify.
+    public Task<long> DownloadAsync(string remotePath, Stream destination, Action<long>? progress = null,
+        CancellationToken cancellationToken = default) =>
         TransferAsync($"RETR {remotePath}", async (data, stall, ct) =>
         {
-            var total = await PumpAsync(into => stall.RunAsync(t => data.ReadAsync(into, t).AsTask()),
+            var total = await PumpAsync(into => stall.RunAsync(t => data.Stream.ReadAsync(into, t).AsTask()),
                 from => destination.WriteAsync(from, ct).AsTask(), BufferSize, progress);
             await destination.FlushAsync(ct);
             return total;
         }, binaryType: true, cancellationToken);
 
-    public Task<long> UploadAsync(Stream source, string remotePath, Action<long>? progress = null, CancellationToken cancellationToken = default) =>
+    public Task<long> UploadAsync(Stream source, string remotePath, Action<long>? progress = null,
+        CancellationToken cancellationToken = default) =>
         TransferAsync($"STOR {remotePath}", async (data, stall, ct) =>
         {
             // Written in slices, so that the timeout is on the link stalling, not on a slow link moving a big buffer.
             var total = await PumpAsync(into => source.ReadAsync(into, ct).AsTask(),
-                from => stall.RunAsync(async t => { await data.WriteAsync(from, t); return 0; }), WriteSlice, progress);
-            // The server learns the file is complete only from our FIN on the data connection.
-            data.Socket.Shutdown(SocketShutdown.Send);
+                from => stall.RunAsync(async t => { await data.Stream.WriteAsync(from, t); return 0; }), WriteSlice, progress);
+            await data.EndUploadAsync(stall);
             return total;
         }, binaryType: true, cancellationToken);
 
     // Copies until read returns 0, writing each read in pieces of at most slice bytes and reporting progress after each.
-    static async Task<long> PumpAsync(Func<Memory<byte>, Task<int>> read, Func<ReadOnlyMemory<byte>, Task> write, int slice, Action<long>? progress)
+    static async Task<long> PumpAsync(Func<Memory<byte>, Task<int>> read, Func<ReadOnlyMemory<byte>, Task> write, int slice,
+        Action<long>? progress)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
         try
@@ -186,48 +234,42 @@ internal sealed class FtpClient : IAsyncDisposable
         await stream.DisposeAsync();
     }
 
-    async Task<long> TransferAsync(string command, Func<NetworkStream, Stall, CancellationToken, Task<long>> body, bool binaryType, CancellationToken cancellationToken)
+    async Task<long> TransferAsync(string command, Func<DataLink, Stall, CancellationToken, Task<long>> body, bool binaryType,
+        CancellationToken cancellationToken)
     {
         if (binaryType)
             await EnsureBinaryAsync(cancellationToken);
-        var data = await OpenPassiveAsync(cancellationToken);
+        await using var data = await OpenPassiveAsync(cancellationToken);
+        var start = await SendAndReadAsync(command, cancellationToken);
+        if (!start.IsPreliminary && !start.IsCompletion)
+            throw new FtpReplyException(start);
+        // A server may answer 226 at once for an empty listing; then there is no data to move.
+        if (!start.IsPreliminary)
+            return 0;
+        long count;
         try
         {
-            var start = await SendAndReadAsync(command, cancellationToken);
-            if (!start.IsPreliminary && !start.IsCompletion)
-                throw new FtpReplyException(start);
-            // A server may answer 226 at once for an empty listing; then there is no data to move.
-            long count = 0;
-            if (start.IsPreliminary)
-            {
-                try
-                {
-                    using var stall = new Stall(timeout, cancellationToken);
-                    count = await body(data, stall, cancellationToken);
-                }
-                catch (Exception e) when (e is not FtpConnectionLostException)
-                {
-                    // Keep the control connection in step: drop the data side and collect the server's verdict. A reset,
-                    // not a normal close: in stream mode a normal close tells the server an upload is complete.
-                    try { data.Socket.Close(0); } catch (ObjectDisposedException) { }
-                    await data.DisposeAsync();
-                    var verdict = await ReadReplyAsync(cancellationToken);
-                    // The server's verdict explains a broken connection better, but not one we gave up on.
-                    if (e is FtpTransferException { InnerException: not TimeoutException } && verdict.IsNegative)
-                        throw new FtpReplyException(verdict);
-                    throw;
-                }
-                await data.DisposeAsync();
-                var final = await ReadReplyAsync(cancellationToken);
-                if (!final.IsCompletion)
-                    throw new FtpReplyException(final);
-            }
-            return count;
+            using var stall = new Stall(timeout, cancellationToken);
+            // The server starts its side of the TLS handshake once it has sent the 150.
+            if (dataTls is not null)
+                await data.SecureAsync(dataTls, stall);
+            count = await body(data, stall, cancellationToken);
         }
-        finally
+        catch (Exception e) when (e is not FtpConnectionLostException)
         {
+            // Keep the control connection in step: drop the data side and collect the server's verdict. A reset,
+            // not a normal close: in stream mode a normal close tells the server an upload is complete.
+            data.Reset();
             await data.DisposeAsync();
+            var verdict = await ReadReplyAsync(cancellationToken);
+            // The server's verdict explains a broken connection better, but not one we gave up on.
+            if (e is FtpTransferException { InnerException: not TimeoutException } && verdict.IsNegative)
+                throw new FtpReplyException(verdict);
+            throw;
         }
+        await data.DisposeAsync();
+        var final = await ReadReplyAsync(cancellationToken);
+        return final.IsCompletion ? count : throw new FtpReplyException(final);
     }
 
     async Task EnsureBinaryAsync(CancellationToken cancellationToken)
@@ -238,7 +280,7 @@ internal sealed class FtpClient : IAsyncDisposable
         binary = true;
     }
 
-    async Task<NetworkStream> OpenPassiveAsync(CancellationToken cancellationToken)
+    async Task<DataLink> OpenPassiveAsync(CancellationToken cancellationToken)
     {
         int? port = null;
         if (!epsvRefused)
@@ -260,7 +302,7 @@ internal sealed class FtpClient : IAsyncDisposable
         try
         {
             await socket.ConnectAsync(new IPEndPoint(peer, port.Value), cancellationToken);
-            return new NetworkStream(socket, ownsSocket: true);
+            return new DataLink(socket);
         }
         catch (SocketException e)
         {
@@ -334,7 +376,7 @@ internal sealed class FtpClient : IAsyncDisposable
             {
                 throw new FtpTransferException(new TimeoutException($"nothing moved for {Seconds(timeout)}"));
             }
-            catch (Exception e) when (e is IOException or SocketException)
+            catch (Exception e) when (e is IOException or SocketException or AuthenticationException)
             {
                 throw new FtpTransferException(e);
             }
@@ -348,5 +390,57 @@ internal sealed class FtpClient : IAsyncDisposable
     }
 
     static string Seconds(TimeSpan span) => $"{span.TotalSeconds:0.#} seconds";
+
+    static StreamReader ReaderOver(Stream stream) =>
+        new(stream, Utf8, detectEncodingFromByteOrderMarks: false, bufferSize: 4096, leaveOpen: true);
+
+    // One data connection: its socket (for a half close or a reset) and the stream the bytes go through, which is the
+    // socket's own or, under PROT P, a TLS stream over it.
+    sealed class DataLink(Socket socket) : IAsyncDisposable
+    {
+        public Socket Socket => socket;
+        public Stream Stream { get; private set; } = new NetworkStream(socket, ownsSocket: true);
+
+        // The same options as the control connection's handshake: that is what lets the server see this one resume it.
+        public async Task SecureAsync(SslClientAuthenticationOptions tls, Stall stall)
+        {
+            var secured = new SslStream(Stream, leaveInnerStreamOpen: false);
+            Stream = secured;
+            await stall.RunAsync(async t => { await secured.AuthenticateAsClientAsync(tls, t); return 0; });
+        }
+
+        // The server learns the file is complete only from our FIN on the data connection, and over TLS only from the
+        // close_notify before it: a FIN alone could be forged by anyone on the path to cut the file short. Over TLS the
+        // connection is then read to its end: a server may have sent session tickets on it (vsftpd does), which .NET files
+        // only when it reads them and which the next data connection needs to resume; and closing a socket with unread
+        // bytes would reset it. A broken read there is no failure: the server's verdict on the control connection decides.
+        public async Task EndUploadAsync(Stall stall)
+        {
+            if (Stream is not SslStream tls)
+            {
+                socket.Shutdown(SocketShutdown.Send);
+                return;
+            }
+            await stall.RunAsync(async _ => { await tls.ShutdownAsync(); return 0; });
+            socket.Shutdown(SocketShutdown.Send);
+            var rest = new byte[4096];
+            try
+            {
+                while (await stall.RunAsync(t => tls.ReadAsync(rest, t).AsTask()) > 0)
+                {
+                }
+            }
+            catch (FtpTransferException e) when (e.InnerException is not TimeoutException)
+            {
+            }
+        }
+
+        public void Reset()
+        {
+            try { socket.Close(0); } catch (ObjectDisposedException) { }
+        }
+
+        public ValueTask DisposeAsync() => Stream.DisposeAsync();
+    }
 
 }

@@ -1,6 +1,6 @@
 namespace ScriptFtp.Client;
 
-/// <summary>Entry point: <c>ScriptFtp.Client [host] [port] [--user NAME] [--password SECRET] [--verbose]</c>.</summary>
+/// <summary>Entry point: <c>ScriptFtp.Client [host] [port] [options]</c>; see <c>--help</c>.</summary>
 public static class Program
 {
     /// <summary>Runs the REPL on the console; the return value is the exit code.</summary>

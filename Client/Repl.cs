@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net.Sockets;
+using System.Security.Authentication;
 
 namespace ScriptFtp.Client;
 
@@ -18,7 +19,8 @@ internal sealed class Repl
     readonly bool showProgress;
     bool anyFailed;
 
-    Repl(FtpClient client, TextReader input, TextWriter output, TextWriter error, string localDirectory, bool interactive, bool showProgress)
+    Repl(FtpClient client, TextReader input, TextWriter output, TextWriter error, string localDirectory, bool interactive,
+        bool showProgress)
     {
         this.client = client;
         this.input = input;
@@ -29,8 +31,8 @@ internal sealed class Repl
         this.showProgress = showProgress;
     }
 
-    // Runs a whole client session and returns the process exit code: 0, or 1 when the login failed, the connection
-    // was lost, or (input not interactive) any command failed; 2 for a bad command line.
+    // Runs a whole client session and returns the process exit code: 0, or 1 when the connection could not be secured,
+    // the login failed, the connection was lost, or (input not interactive) any command failed; 2 for a bad command line.
     // args: Command line, see ReplOptions.Usage.
     // localDirectory: Where downloads land and uploads are read from.
     // interactive: Input is a person at a terminal: show prompts and greetings.
@@ -59,7 +61,8 @@ internal sealed class Repl
         FtpClient client;
         try
         {
-            client = await FtpClient.ConnectAsync(options.Host, options.Port, options.Timeout, options.Verbose ? output.WriteLine : null);
+            client = await FtpClient.ConnectAsync(options.Host, options.Port, options.Timeout,
+                options.Verbose ? output.WriteLine : null);
         }
         catch (Exception e) when (e is SocketException or FtpReplyException or FtpConnectionLostException or FtpProtocolException)
         {
@@ -74,7 +77,7 @@ internal sealed class Repl
                 await output.WriteLineAsync($"Connected to {options.Host}:{options.Port}. {client.Greeting.Text}");
             try
             {
-                return await repl.LogInAsync(options, readPassword) ? await repl.LoopAsync() : 1;
+                return await repl.SecureAsync(options) && await repl.LogInAsync(options, readPassword) ? await repl.LoopAsync() : 1;
             }
             catch (FtpConnectionLostException e)
             {
@@ -84,12 +87,74 @@ internal sealed class Repl
         }
     }
 
+    // AUTH TLS unless --plain. Only a secured connection goes on to the login: a server that offers no TLS would get the
+    // password in clear text, which takes --plain.
+    async Task<bool> SecureAsync(ReplOptions options)
+    {
+        if (options.Plain)
+        {
+            if (interactive)
+                await output.WriteLineAsync("Not encrypted (--plain): the password and the files travel in clear text.");
+            return true;
+        }
+        var server = KnownHosts.Key(options.Host, options.Port);
+        var trust = CertificateTrust.Create(new KnownHosts(options.KnownHostsPath), options.Host, options.Port, options.Insecure,
+            AskTrust, error.WriteLine);
+        FtpReply auth;
+        try
+        {
+            auth = await client.SecureAsync(ClientTls.Options(options.Host, trust));
+        }
+        catch (AuthenticationException e)
+        {
+            return await WriteAsync(error, $"Not logged in: no trusted TLS connection to {server}. {e.Message}", false);
+        }
+        catch (FtpReplyException e)
+        {
+            return await WriteAsync(error, $"Not logged in: {server} refused to protect the data connections: {e.Reply.Text}", false);
+        }
+        if (auth.Code != 234)
+        {
+            await error.WriteLineAsync($"""
+                {server} does not offer TLS: it answered AUTH TLS with {auth.Text}
+                Not logged in, so that the password does not travel in clear text. To log in without encryption, use --plain.
+                """);
+            await client.QuitAsync();
+            return false;
+        }
+        if (interactive && client.Tls is { } tls)
+            await output.WriteLineAsync($"Secured with {Describe(tls.SslProtocol)} ({tls.NegotiatedCipherSuite}); transfers too.");
+        return true;
+    }
+
+    static string Describe(SslProtocols protocol) => protocol switch
+    {
+        SslProtocols.Tls13 => "TLS 1.3",
+        SslProtocols.Tls12 => "TLS 1.2",
+        _ => protocol.ToString(),
+    };
+
+    // The trust-on-first-use question. At a terminal it is a prompt; with input redirected the question goes to the error
+    // output (the standard output is for results) and the answer is the next input line.
+    bool AskTrust(string question)
+    {
+        (interactive ? output : error).WriteLine(question);
+        if (interactive)
+        {
+            output.Write("Type yes or no: ");
+            output.Flush();
+        }
+        var answer = input.ReadLine()?.Trim();
+        return answer?.ToLowerInvariant() is "yes" or "y";
+    }
+
     async Task<bool> LogInAsync(ReplOptions options, Func<string?>? readPassword)
     {
         for (var attempt = 1; attempt <= MaxLoginAttempts; attempt++)
         {
             var user = options.User ?? await AskAsync("Username:");
-            var password = options.Password ?? (interactive && readPassword is not null ? AskSecret("Password:", readPassword) : await AskAsync("Password:"));
+            var password = options.Password
+                ?? (interactive && readPassword is not null ? AskSecret("Password:", readPassword) : await AskAsync("Password:"));
             if (user is null || password is null)
             {
                 await error.WriteLineAsync("Login aborted: no user name or password given.");
@@ -163,7 +228,8 @@ internal sealed class Repl
         {
             await error.WriteLineAsync(e.Reply.Text);
         }
-        catch (Exception e) when (e is FtpTransferException or FtpProtocolException or IOException or UnauthorizedAccessException or ArgumentException)
+        catch (Exception e) when (e is FtpTransferException or FtpProtocolException or IOException or UnauthorizedAccessException
+                                       or ArgumentException)
         {
             await error.WriteLineAsync(e.Message);
         }
@@ -186,7 +252,8 @@ internal sealed class Repl
             long bytes;
             await using (var file = new FileStream(temp, new FileStreamOptions
             {
-                Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None, BufferSize = 0, Options = FileOptions.Asynchronous,
+                Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None, BufferSize = 0,
+                Options = FileOptions.Asynchronous,
             }))
             {
                 bytes = await client.DownloadAsync(remotePath, file, progress.Report);

@@ -18,7 +18,9 @@ internal sealed class TransferProgress(TextWriter output, string label, long? to
         if (!live || clock.Elapsed < nextDraw)
             return;
         nextDraw = clock.Elapsed + RedrawInterval;
-        var percent = totalBytes is > 0 ? string.Create(CultureInfo.InvariantCulture, $" ({Math.Min(100, bytes * 100 / totalBytes.Value)}%)") : "";
+        var percent = totalBytes is > 0
+            ? string.Create(CultureInfo.InvariantCulture, $" ({Math.Min(100, bytes * 100 / totalBytes.Value)}%)")
+            : "";
         var text = string.Create(CultureInfo.InvariantCulture, $"{label}: {bytes:N0} bytes{percent} {FormatRate(bytes, clock.Elapsed)}");
         output.Write("\r" + text.PadRight(drawnWidth));
         output.Flush();
@@ -34,7 +36,8 @@ internal sealed class TransferProgress(TextWriter output, string label, long? to
     }
 
     public static string Summary(string verb, string from, string to, long bytes, TimeSpan elapsed) =>
-        string.Create(CultureInfo.InvariantCulture, $"{verb} {from} -> {to}: {bytes:N0} bytes in {elapsed.TotalSeconds:0.00} s ({FormatRate(bytes, elapsed)})");
+        string.Create(CultureInfo.InvariantCulture,
+            $"{verb} {from} -> {to}: {bytes:N0} bytes in {elapsed.TotalSeconds:0.00} s ({FormatRate(bytes, elapsed)})");
 
     public static string FormatRate(long bytes, TimeSpan elapsed)
     {

@@ -22,8 +22,9 @@ public class ClientTimeoutTests
         await using var server = new SilentServer(answers: line => line.StartsWith("USER") ? null : "500 unexpected");
         var error = new StringWriter();
 
-        var exitCode = await Repl.RunAsync(["127.0.0.1", server.Port.ToString(), "--timeout", "1"], new ScriptReader("demo", "pw", "pwd"),
-            new StringWriter(), error, local, interactive: false).WaitAsync(TimeSpan.FromSeconds(30));
+        // The fake server knows no TLS.
+        var exitCode = await Repl.RunAsync(["127.0.0.1", server.Port.ToString(), "--timeout", "1", "--plain"],
+            new ScriptReader("demo", "pw", "pwd"), new StringWriter(), error, local, interactive: false).WaitAsync(TimeSpan.FromSeconds(30));
 
         exitCode.ShouldBe(1);
         error.ToString().ShouldContain("did not reply within 1 seconds");
@@ -36,8 +37,8 @@ public class ClientTimeoutTests
         var output = new StringWriter();
         var error = new StringWriter();
 
-        var exitCode = await Repl.RunAsync(["127.0.0.1", server.Port.ToString(), "--timeout", "1"], new ScriptReader("demo", "pw", "RETR stuck.bin", "pwd"),
-            output, error, local, interactive: false).WaitAsync(TimeSpan.FromSeconds(30));
+        var exitCode = await Repl.RunAsync(["127.0.0.1", server.Port.ToString(), "--timeout", "1", "--plain"],
+            new ScriptReader("demo", "pw", "RETR stuck.bin", "pwd"), output, error, local, interactive: false).WaitAsync(TimeSpan.FromSeconds(30));
 
         error.ToString().ShouldContain("nothing moved for 1 seconds");
         output.ToString().ShouldContain("/home");

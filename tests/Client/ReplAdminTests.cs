@@ -28,7 +28,8 @@ public class ReplAdminTests
         try
         {
             Banned("carol").ShouldBeNull();
-            var result = await ReplTests.RunReplAsync("127.0.0.1", server.Port, local, [], new ScriptReader(
+            // The admin test server has no TLS.
+            var result = await ReplTests.RunReplAsync("127.0.0.1", server.Port, local, ["--plain"], new ScriptReader(
                 TestServer.AdminUser, TestServer.AdminPassword,
                 "ADDUSER carol carol-pass", Check("ADDUSER", banned: false, login: 230),
                 "ban carol", Check("BAN", banned: true, login: 530),

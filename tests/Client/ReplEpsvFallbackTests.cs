@@ -27,7 +27,8 @@ public class ReplEpsvFallbackTests
         var local = Tools.NewFolder("scriptftp-client-");
         try
         {
-            var result = await ReplTests.RunReplAsync("127.0.0.1", server.Port, local, ["--verbose"],
+            // The plugin test server has no TLS.
+            var result = await ReplTests.RunReplAsync("127.0.0.1", server.Port, local, ["--verbose", "--plain"],
                 new ScriptReader(Support.TestServer.DemoUser, Support.TestServer.DemoPassword, "RETR data.bin", "RETR data.bin"));
 
             result.ShouldSucceed();

@@ -4,13 +4,15 @@ using ScriptFtp.Tests.Integration;
 
 namespace ScriptFtp.Tests.Client;
 
-// Drives Repl.RunAsync with a script, as a redirected stdin would, against a real server.
+// Drives Repl.RunAsync with a script, as a redirected stdin would, against a real server. Both servers require TLS and
+// their certificate is already trusted (as after a first "yes"; FtpsClientTests covers the first use).
 [TestFixture(FtpTestServer.ScriptFtp)]
 [TestFixture(FtpTestServer.Vsftpd)]
 public class ReplTests(string serverKind)
 {
     IFtpTestServer? server;
     string? localDirectory;
+    string? knownHosts;
 
     IFtpTestServer Server => server!;
     string Local => localDirectory!;
@@ -20,6 +22,7 @@ public class ReplTests(string serverKind)
     {
         server = await FtpTestServer.StartAsync(serverKind);
         localDirectory = Directory.CreateTempSubdirectory("scriptftp-client-").FullName;
+        knownHosts = FtpTestServer.TrustingKnownHosts(server);
     }
 
     [TearDown]
@@ -29,6 +32,8 @@ public class ReplTests(string serverKind)
             await server.DisposeAsync();
         if (localDirectory is not null)
             Directory.Delete(localDirectory, recursive: true);
+        if (knownHosts is not null)
+            FtpTestServer.DeleteKnownHosts(knownHosts);
     }
 
     [Test]
@@ -61,6 +66,22 @@ public class ReplTests(string serverKind)
         (await File.ReadAllTextAsync(LocalFile("r.txt"))).ShouldBe("retrieved");
         (await File.ReadAllTextAsync(Remote("s.txt"))).ShouldBe("stored");
         result.Output.Split('\n').Count(l => l.TrimEnd().EndsWith(" s.txt", StringComparison.Ordinal)).ShouldBe(2);
+    }
+
+    // Over TLS every data connection must resume a session; an upload-only connection gives the client no chance to read
+    // the tickets vsftpd sends on it unless the client reads it to its end.
+    [Test]
+    public async Task Uploads_in_a_row_then_a_listing()
+    {
+        foreach (var name in new[] { "u1.txt", "u2.txt", "u3.txt" })
+            await File.WriteAllTextAsync(LocalFile(name), name);
+
+        var result = await RunAsync("STOR u1.txt", "STOR u2.txt", "STOR u3.txt", "LIST");
+
+        result.ShouldSucceed();
+        foreach (var name in new[] { "u1.txt", "u2.txt", "u3.txt" })
+            (await File.ReadAllTextAsync(Remote(name))).ShouldBe(name);
+        result.Output.ShouldContain(" u3.txt");
     }
 
     [Test]
@@ -198,8 +219,8 @@ public class ReplTests(string serverKind)
         var error = new StringWriter();
         var input = new ScriptReader(Server.UserName, Server.Password, "RETR big.bin", "pwd");
 
-        var exitCode = await Repl.RunAsync([Server.Host, Server.Port.ToString()], input, output, error, Local,
-            interactive: true, showProgress: true).WaitAsync(TimeSpan.FromMinutes(1));
+        var exitCode = await Repl.RunAsync([Server.Host, Server.Port.ToString(), "--known-hosts", knownHosts!], input, output, error,
+            Local, interactive: true, showProgress: true).WaitAsync(TimeSpan.FromMinutes(1));
 
         output.Tripped.ShouldBeTrue();
         exitCode.ShouldBe(1);
@@ -231,8 +252,8 @@ public class ReplTests(string serverKind)
         var error = new StringWriter();
         var input = new ScriptReader(Server.UserName, Server.Password, "get", "p.bin", "upload", "p.bin", "exit");
 
-        var exitCode = await Repl.RunAsync([Server.Host, Server.Port.ToString()], input, output, error, Local,
-            interactive: true, showProgress: true).WaitAsync(TimeSpan.FromMinutes(1));
+        var exitCode = await Repl.RunAsync([Server.Host, Server.Port.ToString(), "--known-hosts", knownHosts!], input, output, error,
+            Local, interactive: true, showProgress: true).WaitAsync(TimeSpan.FromMinutes(1));
 
         exitCode.ShouldBe(0, error.ToString());
         var text = output.ToString();
@@ -256,15 +277,16 @@ public class ReplTests(string serverKind)
 
     Task<ReplResult> RunWithInputAsync(string[] args, params string[] lines) => RunAsync(args, new ScriptReader([.. lines]));
 
-    Task<ReplResult> RunAsync(string[] args, TextReader input) => RunReplAsync(Server.Host, Server.Port, Local, args, input);
+    Task<ReplResult> RunAsync(string[] args, TextReader input) =>
+        RunReplAsync(Server.Host, Server.Port, Local, ["--known-hosts", knownHosts!, .. args], input);
 
     // One scripted (not interactive) client session against host:port, downloads landing in localDirectory.
     internal static async Task<ReplResult> RunReplAsync(string host, int port, string localDirectory, string[] args, TextReader input)
     {
         var output = new StringWriter();
         var error = new StringWriter();
-        var exitCode = await Repl.RunAsync([host, port.ToString(System.Globalization.CultureInfo.InvariantCulture), .. args], input, output, error, localDirectory, interactive: false)
-            .WaitAsync(TimeSpan.FromMinutes(2));
+        var exitCode = await Repl.RunAsync([host, port.ToString(System.Globalization.CultureInfo.InvariantCulture), .. args], input,
+            output, error, localDirectory, interactive: false).WaitAsync(TimeSpan.FromMinutes(2));
         return new ReplResult(exitCode, output.ToString(), error.ToString());
     }
 }

@@ -1,6 +1,9 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
+using ScriptFtp.Client;
+using ScriptFtp.Tls;
 
 namespace ScriptFtp.Tests.Client;
 
@@ -13,6 +16,9 @@ internal interface IFtpTestServer : IAsyncDisposable
     string UserName { get; }
     string Password { get; }
 
+    // The SHA-256 fingerprint of the server's TLS certificate (AA:BB:...), null for a server without TLS.
+    string? Fingerprint { get; }
+
     // The local folder behind the user's login directory, for arranging and checking remote files.
     string RootDirectory { get; }
 
@@ -22,15 +28,36 @@ internal interface IFtpTestServer : IAsyncDisposable
 
 internal static class FtpTestServer
 {
-    public const string ScriptFtp = "scriptftp", Vsftpd = "vsftpd";
+    // ScriptFtp and vsftpd both require TLS (no plain login, data connections must resume the control connection's
+    // session); VsftpdPlain is vsftpd without TLS, as many installations run it.
+    public const string ScriptFtp = "scriptftp", Vsftpd = "vsftpd", VsftpdPlain = "vsftpd-plain";
 
     // The client must work with ScriptFtp and with any standard server, so its tests can run against either.
     public static Task<IFtpTestServer> StartAsync(string kind = ScriptFtp) => kind switch
     {
         ScriptFtp => ScriptFtpTestServer.StartAsync(),
-        Vsftpd => VsftpdTestServer.StartAsync(),
+        Vsftpd => VsftpdTestServer.StartAsync(tls: true),
+        VsftpdPlain => VsftpdTestServer.StartAsync(tls: false),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown test server"),
     };
+
+    // A known-hosts file in a new temporary folder that trusts the server's certificate, as after a first "yes".
+    public static string TrustingKnownHosts(IFtpTestServer server)
+    {
+        var path = Path.Combine(Directory.CreateTempSubdirectory("scriptftp-known-").FullName, "known_hosts");
+        if (server.Fingerprint is { } fingerprint)
+            new KnownHosts(path).Remember(server.Host, server.Port, fingerprint);
+        return path;
+    }
+
+    // Removes the folder TrustingKnownHosts made.
+    public static void DeleteKnownHosts(string path) => Directory.Delete(Path.GetDirectoryName(path)!, recursive: true);
+
+    public static string FingerprintOf(string certificatePemFile)
+    {
+        using var certificate = X509Certificate2.CreateFromPem(File.ReadAllText(certificatePemFile));
+        return CertificateFiles.Fingerprint(certificate);
+    }
 
     public static int FreeLoopbackPort()
     {
@@ -40,17 +67,21 @@ internal static class FtpTestServer
     }
 }
 
-// The ScriptFtp server in this process on a free port, logged in as the demo user.
+// The ScriptFtp server in this process on a free port, logged in as the demo user. TLS is on and plain logins are
+// refused from everywhere, so a client that gets in has secured the connection.
 internal sealed class ScriptFtpTestServer(ScriptFtp.Tests.Support.TestServer server) : IFtpTestServer
 {
     private bool killed;
 
-    public static async Task<IFtpTestServer> StartAsync() => new ScriptFtpTestServer(await ScriptFtp.Tests.Support.TestServer.StartAsync());
+    public static async Task<IFtpTestServer> StartAsync() => new ScriptFtpTestServer(await Ftps.FtpsTests.StartTlsAsync());
 
     public string Host => "127.0.0.1";
     public int Port => server.Port;
     public string UserName => ScriptFtp.Tests.Support.TestServer.DemoUser;
     public string Password => ScriptFtp.Tests.Support.TestServer.DemoPassword;
+    public string? Fingerprint =>
+        server.Config.Certificate is CertificateSource.SelfSigned self ? FtpTestServer.FingerprintOf(self.CertificatePath) : null;
+    public ScriptFtp.Tests.Support.TestServer Server => server;
     public string RootDirectory
     {
         get
@@ -87,12 +118,13 @@ internal sealed class VsftpdTestServer : IFtpTestServer
     readonly Process process;
     readonly string baseDirectory;
 
-    VsftpdTestServer(Process process, string baseDirectory, string rootDirectory, int port)
+    VsftpdTestServer(Process process, string baseDirectory, string rootDirectory, int port, string? fingerprint)
     {
         this.process = process;
         this.baseDirectory = baseDirectory;
         RootDirectory = rootDirectory;
         Port = port;
+        Fingerprint = fingerprint;
     }
 
     public string Host => "127.0.0.1";
@@ -100,8 +132,11 @@ internal sealed class VsftpdTestServer : IFtpTestServer
     public string UserName => TestUser;
     public string Password => TestPassword;
     public string RootDirectory { get; }
+    public string? Fingerprint { get; }
 
-    public static async Task<IFtpTestServer> StartAsync()
+    // tls: vsftpd's explicit FTPS as commonly set up: logins and data only over TLS, data connections must resume the
+    // control connection's session (require_ssl_reuse, vsftpd's default); the certificate is a fresh self-signed one.
+    public static async Task<IFtpTestServer> StartAsync(bool tls)
     {
         if (!OperatingSystem.IsLinux() || !File.Exists(VsftpdPath) || !Environment.IsPrivilegedProcess)
         {
@@ -116,6 +151,20 @@ internal sealed class VsftpdTestServer : IFtpTestServer
         var root = Directory.CreateDirectory(Path.Combine(baseDirectory, "root")).FullName;
         File.SetUnixFileMode(root, (UnixFileMode)0b111_111_111);
         var empty = Directory.CreateDirectory(Path.Combine(baseDirectory, "empty")).FullName;
+        var (certificate, key) = (Path.Combine(baseDirectory, "cert.pem"), Path.Combine(baseDirectory, "key.pem"));
+        if (tls)
+            SelfSignedCertificate.Save("localhost", DateTimeOffset.UtcNow, certificate, key);
+        var tlsSettings = tls
+            ? $"""
+              ssl_enable=YES
+              rsa_cert_file={certificate}
+              rsa_private_key_file={key}
+              ssl_ciphers=HIGH
+              force_local_logins_ssl=YES
+              force_local_data_ssl=YES
+              require_ssl_reuse=YES
+              """
+            : "ssl_enable=NO";
 
         // The port is free when we look; another process may grab it before vsftpd binds, so try a few.
         for (var attempt = 1; ; attempt++)
@@ -140,6 +189,7 @@ internal sealed class VsftpdTestServer : IFtpTestServer
                 delay_failed_login=0
                 max_login_fails=5
                 xferlog_enable=NO
+                {tlsSettings}
 
                 """);
             var process = Process.Start(new ProcessStartInfo(VsftpdPath, config)
@@ -149,7 +199,7 @@ internal sealed class VsftpdTestServer : IFtpTestServer
                 UseShellExecute = false,
             })!;
             if (await WaitUntilListeningAsync(process, port))
-                return new VsftpdTestServer(process, baseDirectory, root, port);
+                return new VsftpdTestServer(process, baseDirectory, root, port, tls ? FtpTestServer.FingerprintOf(certificate) : null);
             var complaint = await process.StandardError.ReadToEndAsync() + await process.StandardOutput.ReadToEndAsync();
             process.Dispose();
             if (attempt == 3)
