@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using ScriptFtp.Tests.Support;
 
 namespace ScriptFtp.Tests.Users;
 
@@ -130,6 +131,18 @@ public class PasswordsTests
         Passwords.Verify(stored, "").ShouldBeFalse();
         Passwords.Verify(stored, "password").ShouldBeFalse();
         watch.Elapsed.ShouldBeLessThan(TimeSpan.FromMilliseconds(500), "a refused hash is not computed");
+    }
+
+    [Test]
+    public void The_shipped_users_file_holds_current_hashes_of_the_passwords_the_README_gives()
+    {
+        var users = (ScriptFtp.Toml.TomlTable)ScriptFtp.Toml.Toml.ParseFile(Repo.File("users.toml"))["users"];
+        foreach (var name in new[] { "demo", "admin" })
+        {
+            var hash = (string)((ScriptFtp.Toml.TomlTable)users[name])["password"];
+            Passwords.NeedsRehash(hash).ShouldBeFalse(name);
+            Passwords.Verify(hash, name).ShouldBeTrue(name);
+        }
     }
 
     [Test]
