@@ -21,7 +21,7 @@ internal sealed class Authentication(UserStore users, LoginGuard guard, TimeSpan
             return (new EffectResult.LoginFailed(refused.Address ? LoginFailure.AddressBanned : LoginFailure.LockedOut, refused.Remaining),
                 null);
         }
-        // The hash costs tens of milliseconds and 19 MiB: it runs on the pool, a bounded number at once.
+        // A check costs a fifth of a second and 19 MiB: it runs on the pool, a bounded number at once.
         var (status, account) = await users.AuthenticateAsync(attempt.Name, attempt.Password, cancel);
         if (status != AuthStatus.Ok || account is null)
         {

@@ -1,8 +1,8 @@
 namespace ScriptFtp;
 
 /// <summary>
-/// Runs password hashes on the thread pool, at most a fixed number at once. Each Argon2id hash holds 19 MiB for tens of
-/// milliseconds: unbounded, a burst of logins would take 19 MiB per attempt and starve the pool of threads. Callers
+/// Runs password hashes on the thread pool, at most a fixed number at once. Each Argon2id hash holds 19 MiB for a fifth of a
+/// second: unbounded, a burst of logins would take 19 MiB per attempt and starve the pool of threads. Callers
 /// beyond the limit wait without a thread, and with more hashes running than cores none would finish sooner anyway.
 /// </summary>
 internal sealed class HashSlots
