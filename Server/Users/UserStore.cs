@@ -77,6 +77,8 @@ internal sealed class UserStore : IDisposable
             store.ReleaseSyntaxTreeLocked();
             store._missingReported = text is null;
             store.StartWatching();
+            // Made now, not at the first unknown name: that login would take two hashes and so tell the name is unknown.
+            _ = Passwords.DummyHash;
             store._log.Information("Loaded {Count} users from {Path}", users.Count, path);
             return store;
         }
