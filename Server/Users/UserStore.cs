@@ -21,6 +21,7 @@ internal sealed class UserStore : IDisposable
     private readonly HomeFolders _homes;
     private readonly ILogger _log;
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly HashSlots _hashing = HashSlots.PerCore();
 
     private ImmutableDictionary<string, UserAccount> _users =
         ImmutableDictionary<string, UserAccount>.Empty.WithComparers(StringComparer.Ordinal);
@@ -76,6 +77,8 @@ internal sealed class UserStore : IDisposable
             store.ReleaseSyntaxTreeLocked();
             store._missingReported = text is null;
             store.StartWatching();
+            // Made now, not at the first unknown name: that login would take two hashes and so tell the name is unknown.
+            _ = Passwords.DummyHash;
             store._log.Information("Loaded {Count} users from {Path}", users.Count, path);
             return store;
         }
@@ -91,8 +94,16 @@ internal sealed class UserStore : IDisposable
     public string HomePath(UserAccount user) => _homes.PathOf(user);
 
     /// <summary>
-    /// Checks a login. Spends the same time whether or not the user exists. A banned user gets
-    /// <see cref="AuthStatus.Banned"/> only after giving the right password (the ban is not revealed to guessers).
+    /// <see cref="Authenticate"/> on the thread pool, with at most one hash per core running at once (the rest wait
+    /// without a thread), so that a burst of logins neither blocks the sockets' threads nor takes 19 MiB per attempt.
+    /// </summary>
+    public Task<(AuthStatus Status, UserAccount? User)> AuthenticateAsync(string name, string password, CancellationToken cancel) =>
+        _hashing.RunAsync(() => Authenticate(name, password), cancel);
+
+    /// <summary>
+    /// Checks a login, on the calling thread (see <see cref="AuthenticateAsync"/>). Spends at least the time of one
+    /// current hash whether or not the user exists. A banned user gets <see cref="AuthStatus.Banned"/> only after giving
+    /// the right password (the ban is not revealed to guessers).
     /// </summary>
     public (AuthStatus Status, UserAccount? User) Authenticate(string name, string password)
     {
@@ -104,30 +115,31 @@ internal sealed class UserStore : IDisposable
             return (AuthStatus.BadCredentials, null);
         }
         var ok = Passwords.Verify(user.PasswordHash, password);
-        if (Passwords.IsPlainText(user.PasswordHash))
-            Passwords.Verify(Passwords.DummyHash, password); // same cost as a hashed password
+        if (Passwords.NeedsRehash(user.PasswordHash))
+            Passwords.Verify(Passwords.DummyHash, password); // plain text or an old hash: at least the cost of a current one
         if (!ok)
             return (AuthStatus.BadCredentials, null);
         return user.Banned ? (AuthStatus.Banned, user) : (AuthStatus.Ok, user);
     }
 
     /// <summary>
-    /// Replaces a hand-written plain-text password with its hash, after <paramref name="name"/> logged in with it.
-    /// Does nothing when the stored password has changed meanwhile (an edit or another session got there first).
+    /// Replaces a stored password that <see cref="Passwords.NeedsRehash"/> (hand-written plain text, an old PBKDF2 hash)
+    /// with a current hash, after <paramref name="name"/> logged in with it. Does nothing when the stored password has
+    /// changed meanwhile (an edit or another session got there first).
     /// </summary>
-    public async Task<AdminResult> StoreHashedAsync(string name, string password)
+    public async Task<AdminResult> RehashAsync(string name, string password)
     {
-        if (!Users.TryGetValue(name, out var before) || !Passwords.IsPlainText(before.PasswordHash))
-            return new AdminResult(true, $"The password of {name} is already hashed.");
+        if (!Users.TryGetValue(name, out var before) || !Passwords.NeedsRehash(before.PasswordHash))
+            return new AdminResult(true, $"The password of {name} is already hashed at the current strength.");
         // One logged failure is enough: a users file that cannot be written stays so until someone fixes it.
         if (_hashingFailed)
             return new AdminResult(false, "The users file could not be written before; passwords are left as they are.");
-        var hash = Passwords.Hash(password); // expensive: done outside the lock
-        var result = await ChangeAsync(name, "hash a plain-text password", users =>
+        var hash = await _hashing.RunAsync(() => Passwords.Hash(password)); // expensive: done outside the lock
+        var result = await ChangeAsync(name, "rehash a password", users =>
         {
             if (!users.TryGetValue(name, out var user) || user.PasswordHash != before.PasswordHash)
                 return Step.Refuse(new AdminResult(true, $"The password of {name} changed meanwhile; left as it is."));
-            return Step.Apply(file => file.SetKey(name, "password", hash), $"The password of {name} is now stored hashed.");
+            return Step.Apply(file => file.SetKey(name, "password", hash), $"The password of {name} is now stored as an Argon2id hash.");
         });
         _hashingFailed = !result.Ok;
         return result;
@@ -146,7 +158,7 @@ internal sealed class UserStore : IDisposable
         if (Users.ContainsKey(name))
             return Exists(name);
 
-        var hash = Passwords.Hash(password); // expensive: done outside the lock
+        var hash = await _hashing.RunAsync(() => Passwords.Hash(password)); // expensive: done outside the lock
         return await ChangeAsync(actingAdmin, "add user", users =>
         {
             if (users.ContainsKey(name))
@@ -407,6 +419,10 @@ internal sealed class UserStore : IDisposable
                 _log.Warning("User {User} has a plain-text password in {Path}; it is replaced by its hash at their next login",
                     user.Name, _path);
             }
+            var older = users.Values.Count(u => !Passwords.IsPlainText(u.PasswordHash) && Passwords.NeedsRehash(u.PasswordHash));
+            if (older > 0)
+                _log.Information("{Count} users in {Path} have an older password hash; each is replaced by Argon2id at its next login",
+                    older, _path);
         }
         CreateHomes(users.Values);
         Volatile.Write(ref _users, users);

@@ -68,7 +68,7 @@ internal sealed record UsersFile(TomlDocument Document, ImmutableDictionary<stri
             throw reader.Error("password", "the password must not be empty");
         if (!Passwords.IsPlainText(password) && !Passwords.IsWellFormedHash(password))
             throw reader.Error("password",
-                $"malformed password hash (expected {Passwords.Prefix}<iterations>$<base64 salt>$<base64 hash>)");
+                $"malformed password hash (expected {Passwords.Format}, as hash-password prints it; {Passwords.Bounds})");
 
         var home = reader.String("home", name);
         if (home.Length == 0)

@@ -36,14 +36,14 @@ public sealed class AdminCommandTests
         foreach (var comment in Comments(before)) after.ShouldContain(comment);
         var carolTable = (ScriptFtp.Toml.TomlTable)UsersTable(server.UsersFile)["carol"];
         var hash = (string)carolTable["password"];
-        hash.ShouldStartWith("pbkdf2-sha256$");
-        hash.Split('$').Length.ShouldBe(4);
+        hash.ShouldStartWith("$argon2id$v=19$m=19456,t=2,p=1$");
+        hash.Split('$').Length.ShouldBe(6);
         Passwords.Verify(hash, "s3cret-Pw").ShouldBeTrue();
 
         // A second user with the same password gets a different salt.
         (await admin.SendAsync($"{form}ADDUSER dave s3cret-Pw")).Code.ShouldBe(200);
         var daveHash = (string)((ScriptFtp.Toml.TomlTable)UsersTable(server.UsersFile)["dave"])["password"];
-        daveHash.Split('$')[2].ShouldNotBe(hash.Split('$')[2]);
+        daveHash.Split('$')[4].ShouldNotBe(hash.Split('$')[4]); // the salt
         daveHash.ShouldNotBe(hash);
         server.ShouldHaveLoggedNoErrors();
     }

@@ -21,7 +21,7 @@ public sealed class AdminHandEditTests
 
             # added by hand
             [users.frank]
-            password = "{Passwords.Hash("frank-pass")}"
+            password = "{TestHashes.Of("frank-pass")}"
             """);
 
         (await Tools.EventuallyAsync(async () => (await TryLoginAsync(server.Port, "frank", "frank-pass")).Code == 230, PickUp))
@@ -75,7 +75,7 @@ public sealed class AdminHandEditTests
         await using var admin = await RawFtp.LoginAsync(server.Port, Adm, AdmPass);
 
         // No waiting for the watcher: the command itself must see the edit.
-        File.AppendAllText(server.UsersFile, $"\n\n[users.ivy]\npassword = \"{Passwords.Hash("ivy-pass")}\"\n");
+        File.AppendAllText(server.UsersFile, $"\n\n[users.ivy]\npassword = \"{TestHashes.Of("ivy-pass")}\"\n");
         (await admin.SendAsync("ADDUSER jack jack-pass")).Code.ShouldBe(200);
 
         var users = UsersTable(server.UsersFile);

@@ -29,7 +29,7 @@ internal static class Admin
 
         # a second administrator
         [users.boss]
-        password = "{Passwords.Hash("boss-pass")}"
+        password = "{TestHashes.Of("boss-pass")}"
         admin = true
         """;
 

@@ -1,5 +1,6 @@
 using System.Net;
 using ScriptFtp.Tests.Integration;
+using ScriptFtp.Tests.Support;
 using Serilog.Core;
 
 namespace ScriptFtp.Tests.Effects;
@@ -16,8 +17,8 @@ public class AuthenticationTests
     {
         _folder = Tools.NewFolder("scriptftp-auth-");
         var file = Path.Combine(_folder, "users.toml");
-        File.WriteAllText(file, $"[users.alice]\npassword = \"{Passwords.Hash("secret")}\"\nhome = \"alice\"\n\n" +
-            $"[users.eve]\npassword = \"{Passwords.Hash("evil")}\"\nbanned = true\n");
+        File.WriteAllText(file, $"[users.alice]\npassword = \"{TestHashes.Of("secret")}\"\nhome = \"alice\"\n\n" +
+            $"[users.eve]\npassword = \"{TestHashes.Of("evil")}\"\nbanned = true\n");
         _users = UserStore.Open(file, Path.Combine(_folder, "root"), Logger.None);
     }
 

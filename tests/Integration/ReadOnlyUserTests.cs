@@ -14,7 +14,7 @@ public class ReadOnlyUserTests
 
 
         [users.{Reader}]
-        password = "{Passwords.Hash(ReaderPassword)}"
+        password = "{TestHashes.Of(ReaderPassword)}"
         home = "{TestServer.DemoUser}"
         read_only = true
         """;

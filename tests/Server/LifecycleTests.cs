@@ -135,7 +135,7 @@ public class LifecycleTests
     }
 
     [Test]
-    public async Task Hash_password_prints_a_salted_hash_that_verifies()
+    public async Task Hash_password_prints_a_salted_argon2id_hash_in_the_PHC_format_that_verifies()
     {
         var start = new ProcessStartInfo("dotnet", [Path.Combine(TestContext.CurrentContext.TestDirectory, "ScriptFtp.Server.dll"), "hash-password"])
         {
@@ -149,7 +149,7 @@ public class LifecycleTests
         var output = (await process.StandardOutput.ReadToEndAsync()).Trim();
         await process.WaitForExitAsync();
         process.ExitCode.ShouldBe(0);
-        output.ShouldStartWith("pbkdf2-sha256$");
+        output.ShouldMatch(@"^\$argon2id\$v=19\$m=19456,t=2,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$");
         output.ShouldNotContain("correct horse");
         Passwords.Verify(output, "correct horse").ShouldBeTrue();
         Passwords.Verify(output, "wrong").ShouldBeFalse();

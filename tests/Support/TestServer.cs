@@ -46,12 +46,12 @@ internal sealed class TestServer : IAsyncDisposable
         # Test users (this comment must survive rewrites)
 
         [users.{DemoUser}]
-        password = "{Passwords.Hash(DemoPassword)}"
+        password = "{TestHashes.Of(DemoPassword)}"
         home = "{DemoUser}"
 
         # the administrator
         [users.{AdminUser}]
-        password = "{Passwords.Hash(AdminPassword)}"
+        password = "{TestHashes.Of(AdminPassword)}"
         admin = true
         """;
 

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using ScriptFtp.Tests.Support;
 using Serilog;
 using Serilog.Core;
 using Serilog.Events;
@@ -72,7 +73,7 @@ internal sealed class TempSetup : IDisposable
         return Open();
     }
 
-    public static readonly string RootHash = Passwords.Hash("rootpw");
+    public static readonly string RootHash = TestHashes.Of("rootpw");
 
     public static string AdminToml => $"""
         [users.root]

@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.Diagnostics;
+using ScriptFtp.Tests.Support;
 using ScriptFtp.Toml;
 using Serilog.Events;
 
@@ -55,8 +56,10 @@ public class UserStoreTests
     [Test]
     public void ToString_does_not_show_the_password_hash()
     {
-        var user = new UserAccount("u", "pbkdf2-sha256$1$AAAA$AAAA", "u", false, false, false);
-        user.ToString().ShouldNotContain("pbkdf2");
+        var user = new UserAccount("u", "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc", "u",
+            false, false, false);
+        user.ToString().ShouldNotContain("argon2");
+        user.ToString().ShouldNotContain("c29tZXNhbHQ");
         user.ToString().ShouldContain("Name = u");
     }
 
@@ -72,7 +75,7 @@ public class UserStoreTests
     {
         var store = _setup.OpenWithAdmin("# Demo account, written by hand\n[users.demo]\npassword = \"Pl4inSecret\" # change me\nread_only = true\n");
 
-        (await store.StoreHashedAsync("demo", "Pl4inSecret")).Ok.ShouldBeTrue();
+        (await store.RehashAsync("demo", "Pl4inSecret")).Ok.ShouldBeTrue();
 
         var text = _setup.Text;
         text.ShouldNotContain("Pl4inSecret");
@@ -86,13 +89,42 @@ public class UserStoreTests
     }
 
     [Test]
+    public async Task An_old_PBKDF2_hash_is_replaced_by_Argon2id_keeping_the_comments()
+    {
+        const string old = "pbkdf2-sha256$100000$Ffg9d+TyKYLMRjNZSya/Vg==$1+QbviDwYTLZbgzgw4uKoQFjfny8QEG+Zo/znnIL0KA="; // "demo"
+        var store = _setup.OpenWithAdmin($"# made by an earlier version\n[users.demo]\npassword = \"{old}\" # keep me\nread_only = true\n");
+        _setup.Sink.Events.ShouldContain(e => e.Text.Contains("have an older password hash"));
+        store.Authenticate("demo", "demo").Status.ShouldBe(AuthStatus.Ok);
+        var before = _setup.Text;
+
+        (await store.RehashAsync("demo", "demo")).Ok.ShouldBeTrue();
+
+        var hash = store.Users["demo"].PasswordHash;
+        hash.ShouldStartWith("$argon2id$v=19$m=19456,t=2,p=1$");
+        _setup.Text.ShouldBe(before.Replace(old, hash));
+        store.Authenticate("demo", "demo").Status.ShouldBe(AuthStatus.Ok);
+        store.Authenticate("demo", "demo!").Status.ShouldBe(AuthStatus.BadCredentials);
+    }
+
+    [Test]
+    public async Task A_current_hash_is_not_rehashed()
+    {
+        var store = _setup.OpenWithAdmin($"[users.demo]\npassword = \"{TestHashes.Of("demopw")}\"\n");
+        var before = _setup.Text;
+
+        (await store.RehashAsync("demo", "demopw")).Message.ShouldContain("already hashed at the current strength");
+
+        _setup.Text.ShouldBe(before);
+    }
+
+    [Test]
     public async Task Hashing_leaves_a_password_that_changed_meanwhile_alone()
     {
         var store = _setup.OpenWithAdmin("[users.demo]\npassword = \"old\"\n");
-        var hashedBefore = _setup.Text.Replace("\"old\"", $"\"{Passwords.Hash("new")}\"");
+        var hashedBefore = _setup.Text.Replace("\"old\"", $"\"{TestHashes.Of("new")}\"");
         _setup.Write(hashedBefore); // a hand edit the watcher has not picked up yet
 
-        await store.StoreHashedAsync("demo", "old");
+        await store.RehashAsync("demo", "old");
 
         _setup.Text.ShouldBe(hashedBefore);
         store.Authenticate("demo", "new").Status.ShouldBe(AuthStatus.Ok);
@@ -117,6 +149,10 @@ public class UserStoreTests
     [TestCase("[users.demo]\nhome = \"demo\"\n", "password")]
     [TestCase("[users.demo]\npassword = \"\"\n", "password")]
     [TestCase("[users.demo]\npassword = \"pbkdf2-sha256$x$y$z\"\n", "password")]
+    [TestCase("[users.demo]\npassword = \"$argon2id$v=19$m=99999999,t=2,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc\"\n",
+        "m <= 65536")]
+    [TestCase("[users.demo]\npassword = \"$argon2i$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc\"\n",
+        "malformed password hash (expected $argon2id$v=19$m=<KiB>")]
     [TestCase("[users.demo]\npassword = \"x\"\nhome = \"../outside\"\n", "home")]
     [TestCase("[users.\"bad name\"]\npassword = \"x\"\n", "bad name")]
     [TestCase("[users.demo]\npassword = \"x\"\nadmin = \"yes\"\n", "admin")]
@@ -144,10 +180,10 @@ public class UserStoreTests
     {
         var store = _setup.OpenWithAdmin($"""
             [users.demo]
-            password = "{Passwords.Hash("demopw")}"
+            password = "{TestHashes.Of("demopw")}"
 
             [users.evil]
-            password = "{Passwords.Hash("evilpw")}"
+            password = "{TestHashes.Of("evilpw")}"
             banned = true
             """);
 
@@ -167,7 +203,7 @@ public class UserStoreTests
     [Test]
     public void Unknown_user_takes_as_long_as_a_known_one()
     {
-        var store = _setup.OpenWithAdmin($"[users.demo]\npassword = \"{Passwords.Hash("demopw")}\"\n");
+        var store = _setup.OpenWithAdmin($"[users.demo]\npassword = \"{TestHashes.Of("demopw")}\"\n");
         store.Authenticate("nobody", "x"); // warm up the dummy hash
 
         static double Median(Action action)
@@ -207,7 +243,7 @@ public class UserStoreTests
 
         var reparsed = ScriptFtp.Toml.Toml.Parse(_setup.Text, "check");
         var carol = (TomlTable)((TomlTable)reparsed["users"])["carol"];
-        ((string)carol["password"]).ShouldStartWith("pbkdf2-sha256$100000$");
+        ((string)carol["password"]).ShouldStartWith("$argon2id$v=19$m=19456,t=2,p=1$");
         carol["home"].ShouldBe("carol");
         _setup.Text.ShouldNotContain("carolpw");
     }
