@@ -18,6 +18,7 @@ internal abstract class TransferEnd : IDisposable
         {
             Effect.SendFile send => new FileDownload(send, files, stall, log),
             Effect.SendText text => new TextDownload(text, stall),
+            Effect.SendListing listing => new ListingDownload(listing, files, stall, log),
             Effect.ReceiveFile receive => new FileUpload(receive, files, host.Hooks, session, stall, log),
             _ => throw new ArgumentException($"unknown transfer {transfer.GetType().Name}", nameof(transfer)),
         };
@@ -104,6 +105,63 @@ internal abstract class TransferEnd : IDisposable
                 return new(counter.Bytes, watch.Elapsed, TransferFault.Interrupted);
             }
         }
+    }
+
+    /// <summary>
+    /// LIST, NLST, MLSD of a folder: sent as it is read, each entry made into a line by the core's <see cref="Listing.Line"/>.
+    /// Up to <see cref="Listing.SortedUpTo"/> entries are read first; a folder that has no more is sent sorted by name.
+    /// </summary>
+    private sealed class ListingDownload(Effect.SendListing listing, UserFiles files, TimeSpan stall, ILogger log) : TransferEnd
+    {
+        private IEnumerator<FileEntry>? _rest;
+        private IEnumerable<FileEntry> _entries = [];
+
+        public override Task<EffectResult?> PrepareAsync(CancellationToken cancel)
+        {
+            // Read before the data connection, so that a folder that has gone or cannot be read is a 550, not a broken transfer.
+            try
+            {
+                _rest = files.Entries(listing.Path).GetEnumerator();
+                var head = new List<FileEntry>();
+                while (head.Count <= Listing.SortedUpTo && _rest.MoveNext()) head.Add(_rest.Current);
+                _entries = head.Count <= Listing.SortedUpTo ? head.OrderBy(e => e.Name, StringComparer.Ordinal) : head.Concat(Rest(_rest));
+                return Result(null);
+            }
+            catch (Exception e) when (FileEffects.ReasonFor(e) is { } reason)
+            {
+                return Result(new EffectResult.Failed(reason));
+            }
+        }
+
+        private static IEnumerable<FileEntry> Rest(IEnumerator<FileEntry> rest)
+        {
+            while (rest.MoveNext()) yield return rest.Current;
+        }
+
+        public override Reply Opening => Protocol.Opening(listing);
+
+        public override async Task<EffectResult.Transferred> MoveAsync(DataChannel.Link data, DataChannel.Counter counter,
+            CancellationToken cancel)
+        {
+            var watch = Stopwatch.StartNew();
+            var lines = _entries.Select(e => Listing.Line(listing.Format, e)).OfType<string>();
+            try
+            {
+                await DataChannel.SendLinesAsync(data, lines, stall, counter, cancel);
+                return new(counter.Bytes, watch.Elapsed);
+            }
+            catch (DataChannel.LocalFileException e)
+            {
+                log.Warning("Reading the folder {Path} failed: {Reason}", listing.Path, e.Message);
+                return new(counter.Bytes, watch.Elapsed, TransferFault.ReadError);
+            }
+            catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
+            {
+                return new(counter.Bytes, watch.Elapsed, TransferFault.Interrupted);
+            }
+        }
+
+        public override void Dispose() => _rest?.Dispose();
     }
 
     /// <summary>
