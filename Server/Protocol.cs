@@ -443,6 +443,8 @@ public sealed record Session(string Id, IPEndPoint Remote, IPEndPoint Local)
     };
     /// <summary>Failed PASS on this connection; <see cref="Protocol.MaxFailedPasswords"/> of them end it.</summary>
     public int FailedPasswords { get; init; }
+    /// <summary>The client program's name as CLNT gave it (cleaned by <see cref="Protocol.ClientName"/>), or null.</summary>
+    public string? Client { get; init; }
     /// <summary>The logged-in user, if any.</summary>
     public UserView? User => Login is Login.LoggedIn l ? l.User : null;
 }
@@ -1097,6 +1099,7 @@ public static class Protocol
         new(C("PASS", Any, "PASS <password>", "Finish a login.", Pass) with { Sequence = Sequence.AfterUser }),
         new(C("QUIT", Any, "QUIT", "Close the connection.", Quit) with { DuringTransfer = true }),
         new(C("NOOP", Any, "NOOP", "Do nothing.", (_, s, _) => Out.Reply(s, 200, "NOOP ok."))),
+        new(C("CLNT", Any, "CLNT <name>", "Name the client program (it goes into the log).", Clnt) with { Argument = Needed }),
         new(C("SYST", Any, "SYST", "Show the system type.", (_, s, _) => Out.Reply(s, 215, "UNIX Type: L8"))),
         new(C("FEAT", Any, "FEAT", "List extensions.", Feat)),
         new(C("AUTH", Any, "AUTH TLS", "Secure the control connection with TLS (RFC 4217).", Auth) with { Argument = Needed }),
@@ -1307,6 +1310,28 @@ public static class Protocol
         if (command is null) return Out.Reply(session, 500, $"Unknown SITE command \"{Reply.Sanitize(sub)}\". Try SITE HELP.");
         var inner = new Request(key, rest);
         return Run(command, context, session, inner);
+    }
+
+    private static Outcome Clnt(Context context, Session session, Request request) => ClientName(request.Argument) switch
+    {
+        null => Out.Reply(session, 501, "CLNT needs a client name of printable characters."),
+        var name => Out.Reply(session with { Client = name }, 200, $"Noted: {name}."),
+    };
+
+    /// <summary>The longest client name kept from CLNT; the rest is cut.</summary>
+    public const int MaxClientName = 64;
+
+    /// <summary>
+    /// A client name fit for log lines and WHO: printable characters only (no control, format or unpaired surrogate
+    /// characters, which could forge log lines or reorder text), trimmed, at most <see cref="MaxClientName"/>; null when nothing is left.
+    /// </summary>
+    public static string? ClientName(string text)
+    {
+        var kept = text.Where(c => !char.IsControl(c) && !char.IsSurrogate(c) && CharUnicodeInfo.GetUnicodeCategory(c)
+            is not (UnicodeCategory.Format or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator
+                or UnicodeCategory.PrivateUse or UnicodeCategory.OtherNotAssigned));
+        var clean = new string([.. kept]).Trim();
+        return clean.Length == 0 ? null : clean[..Math.Min(clean.Length, MaxClientName)].TrimEnd();
     }
 
     /// <summary>STAT: during a transfer, its progress (STAT with a path waits); else a path's listing or the status.</summary>

@@ -505,6 +505,22 @@ public class ProtocolTests
     }
 
     [Test]
+    public void Clnt_keeps_a_cleaned_client_name_before_or_after_login()
+    {
+        var world = World.Create();
+        var before = Run(world, new Session("1", Client, Local), "CLNT FileZilla 3.66.4");
+        before.Replies[0].ShouldBe(new Reply(200, "Noted: FileZilla 3.66.4."));
+        before.Next.Client.ShouldBe("FileZilla 3.66.4");
+        Run(world, LoggedIn(world), "CLNT lftp/4.9.2").Next.Client.ShouldBe("lftp/4.9.2");
+        Protocol.ClientName("evil\u001b[31m\u202Ename\u0000 ").ShouldBe("evil[31mname");
+        Protocol.ClientName(new string('x', 500)).ShouldBe(new string('x', Protocol.MaxClientName));
+        Protocol.ClientName("\u0007\u200F ").ShouldBeNull();
+        var refused = Run(world, new Session("1", Client, Local), "CLNT \u0007");
+        refused.Replies[0].Code.ShouldBe(501);
+        refused.Next.Client.ShouldBeNull();
+    }
+
+    [Test]
     public void A_folder_listing_is_left_to_the_shell_with_the_lines_the_core_makes()
     {
         var world = World.Create("/d/", "/d/a.txt", "/d/b.log", "/d/e/");
