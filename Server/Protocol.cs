@@ -803,9 +803,9 @@ public static class Listing
     public static readonly ImmutableArray<string> AllFacts = ["type", "size", "modify", "perm"];
 
     /// <summary>
-    /// Folders with at most this many entries are listed sorted by name. A bigger folder is sent in the order the file
-    /// system gives it, as it is read: sorting needs every entry in memory at once, and a drop box of 100,000 files
-    /// would cost tens of megabytes per listing. Clients sort what they show; scripts that diff listings see small folders.
+    /// Listings of at most this many lines are sent sorted by name. A longer one is sent in the order the file system
+    /// gives the folder, as it is read: sorting needs every line in memory at once, and a drop box of 100,000 files would
+    /// cost tens of megabytes per listing. Clients sort what they show; scripts that compare listings see ordinary folders.
     /// </summary>
     public const int SortedUpTo = 10_000;
 
@@ -1544,7 +1544,8 @@ public static class Protocol
         return WithEntry(session, folder, (path, entry) => entry switch
         {
             null => Out.Reply(session, 550, $"{Reply.Sanitize(argument)}: No such file or directory."),
-            { IsDirectory: false } when kind == ListingKind.Machine => Out.Reply(session, 501, "MLSD needs a directory; use MLST for a file."),
+            { IsDirectory: false } when kind == ListingKind.Machine =>
+                Out.Reply(session, 501, "MLSD needs a directory; use MLST for a file."),
             { IsDirectory: false } when pattern is not null => Out.Reply(session, 550, $"{Reply.Sanitize(folder)}: Not a directory."),
             // A file lists as itself: NLST names it as it was asked for, the others by its name.
             { IsDirectory: false } => Transfer(session, new Effect.SendText(

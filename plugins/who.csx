@@ -16,6 +16,8 @@ AddCommand("WHO", Access.Admin, "WHO", "List connected sessions (administrators)
 {
     var now = DateTimeOffset.UtcNow;
     var sessions = ctx.Sessions();
-    var rows = sessions.Select(s => $" {s.Id,-5} {s.User ?? "-",-16} {s.RemoteAddress,-25} {Age(now - s.ConnectedAt),9}  {s.Client ?? "-",-20}  {s.Directory}");
-    return ctx.Reply(211, [$"{sessions.Length} session(s) connected:", $" {"ID",-5} {"USER",-16} {"ADDRESS",-25} {"CONNECTED",9}  {"CLIENT",-20}  DIRECTORY", .. rows, "End"]);
+    var rows = sessions.Select(s =>
+        $" {s.Id,-5} {s.User ?? "-",-16} {s.RemoteAddress,-25} {Age(now - s.ConnectedAt),9}  {s.Client ?? "-",-20}  {s.Directory}");
+    var header = $" {"ID",-5} {"USER",-16} {"ADDRESS",-25} {"CONNECTED",9}  {"CLIENT",-20}  DIRECTORY";
+    return ctx.Reply(211, [$"{sessions.Length} session(s) connected:", header, .. rows, "End"]);
 });

@@ -109,22 +109,26 @@ internal abstract class TransferEnd : IDisposable
 
     /// <summary>
     /// LIST, NLST, MLSD of a folder: sent as it is read, each entry made into a line by the core's <see cref="Listing.Line"/>.
-    /// Up to <see cref="Listing.SortedUpTo"/> entries are read first; a folder that has no more is sent sorted by name.
+    /// Up to <see cref="Listing.SortedUpTo"/> lines are made first; a listing that has no more is sent sorted by name.
     /// </summary>
     private sealed class ListingDownload(Effect.SendListing listing, UserFiles files, TimeSpan stall, ILogger log) : TransferEnd
     {
-        private IEnumerator<FileEntry>? _rest;
-        private IEnumerable<FileEntry> _entries = [];
+        private IEnumerator<(string Name, string Line)>? _rest;
+        private IEnumerable<string> _lines = [];
 
         public override Task<EffectResult?> PrepareAsync(CancellationToken cancel)
         {
             // Read before the data connection, so that a folder that has gone or cannot be read is a 550, not a broken transfer.
             try
             {
-                _rest = files.Entries(listing.Path).GetEnumerator();
-                var head = new List<FileEntry>();
+                _rest = files.Entries(listing.Path)
+                    .Select(e => Listing.Line(listing.Format, e) is { } line ? (e.Name, Line: line) : default)
+                    .Where(l => l.Line is not null).GetEnumerator();
+                var head = new List<(string Name, string Line)>();
                 while (head.Count <= Listing.SortedUpTo && _rest.MoveNext()) head.Add(_rest.Current);
-                _entries = head.Count <= Listing.SortedUpTo ? head.OrderBy(e => e.Name, StringComparer.Ordinal) : head.Concat(Rest(_rest));
+                _lines = head.Count <= Listing.SortedUpTo
+                    ? head.OrderBy(l => l.Name, StringComparer.Ordinal).Select(l => l.Line)
+                    : head.Concat(Rest(_rest)).Select(l => l.Line);
                 return Result(null);
             }
             catch (Exception e) when (FileEffects.ReasonFor(e) is { } reason)
@@ -133,7 +137,7 @@ internal abstract class TransferEnd : IDisposable
             }
         }
 
-        private static IEnumerable<FileEntry> Rest(IEnumerator<FileEntry> rest)
+        private static IEnumerable<T> Rest<T>(IEnumerator<T> rest)
         {
             while (rest.MoveNext()) yield return rest.Current;
         }
@@ -144,10 +148,9 @@ internal abstract class TransferEnd : IDisposable
             CancellationToken cancel)
         {
             var watch = Stopwatch.StartNew();
-            var lines = _entries.Select(e => Listing.Line(listing.Format, e)).OfType<string>();
             try
             {
-                await DataChannel.SendLinesAsync(data, lines, stall, counter, cancel);
+                await DataChannel.SendLinesAsync(data, _lines, stall, counter, cancel);
                 return new(counter.Bytes, watch.Elapsed);
             }
             catch (DataChannel.LocalFileException e)

@@ -27,7 +27,8 @@ public class ProtocolTests
 
         /// <summary>What the shell sends for a listing of this world's folder: the core's line for each entry.</summary>
         public string Listed(Effect.SendListing listing) => Listing.Lines(Entries
-            .Where(e => e.Key != "/" && VirtualPath.Parent(e.Key) == listing.Path).Select(e => e.Value).OrderBy(e => e.Name, StringComparer.Ordinal)
+            .Where(e => e.Key != "/" && VirtualPath.Parent(e.Key) == listing.Path).Select(e => e.Value)
+            .OrderBy(e => e.Name, StringComparer.Ordinal)
             .Select(e => Listing.Line(listing.Format, e)).OfType<string>());
 
         public EffectResult Answer(Effect effect)
@@ -550,7 +551,8 @@ public class ProtocolTests
         listing.ShouldContain("-rw-r--r-- 1 ftp ftp            42 Oct 17  2025 a.txt\r\n");
         listing.ShouldContain("drwxr-xr-x 1 ftp ftp             0 Oct 17  2025 d\r\n");
         Run(world, session, "MLSD").Replies[0].Code.ShouldBe(226);
-        world.Listed(world.Performed.OfType<Effect.SendListing>().Last()).ShouldContain("type=file;size=42;modify=20251017120000;perm=adfrw; a.txt\r\n");
+        world.Listed(world.Performed.OfType<Effect.SendListing>().Last())
+            .ShouldContain("type=file;size=42;modify=20251017120000;perm=adfrw; a.txt\r\n");
         var mlst = Run(world, session, "MLST a.txt").Replies[0];
         mlst.Code.ShouldBe(250);
         mlst.Lines[1].ShouldBe(" type=file;size=42;modify=20251017120000;perm=adfrw; /a.txt");

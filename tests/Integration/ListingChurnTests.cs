@@ -57,6 +57,30 @@ public class ListingChurnTests
     }
 
     [Test]
+    public async Task A_folder_too_big_to_sort_lists_every_entry_once_and_a_short_listing_comes_sorted()
+    {
+        await using var server = await TestServer.StartAsync();
+        var big = Path.Combine(server.DemoHome, "big");
+        Directory.CreateDirectory(big);
+        var names = Enumerable.Range(0, Listing.SortedUpTo + 500).Select(i => $"n{i:D6}.dat").ToArray();
+        foreach (var name in names) File.WriteAllBytes(Path.Combine(big, name), []);
+        await using var ftp = await RawFtp.LoginAsync(server.Port);
+
+        var (code, text, listing) = await ListAsync(ftp, "NLST big");
+        code.ShouldBe(226, text);
+        var listed = listing.Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
+        listed.Order(StringComparer.Ordinal).ShouldBe(names.Select(n => "big/" + n));
+
+        (code, text, listing) = await ListAsync(ftp, "MLSD big/n00001*");
+        code.ShouldBe(226, text);
+        listing.Split("\r\n", StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(' ')[1])
+            .ShouldBe(names.Where(n => n.StartsWith("n00001", StringComparison.Ordinal)));
+        (code, text, listing) = await ListAsync(ftp, "NLST");
+        code.ShouldBe(226, text);
+        listing.ShouldBe("big\r\n");
+    }
+
+    [Test]
     public async Task Eight_sessions_storing_fetching_listing_and_deleting_for_a_few_seconds_all_succeed()
     {
         await using var server = await TestServer.StartAsync(c => c with { LoginDelay = TimeSpan.Zero });
