@@ -443,6 +443,8 @@ public sealed record Session(string Id, IPEndPoint Remote, IPEndPoint Local)
     };
     /// <summary>Failed PASS on this connection; <see cref="Protocol.MaxFailedPasswords"/> of them end it.</summary>
     public int FailedPasswords { get; init; }
+    /// <summary>The client program's name as CLNT gave it (cleaned by <see cref="Protocol.ClientName"/>), or null.</summary>
+    public string? Client { get; init; }
     /// <summary>The logged-in user, if any.</summary>
     public UserView? User => Login is Login.LoggedIn l ? l.User : null;
 }
@@ -592,6 +594,11 @@ public abstract record Effect
     public sealed record SendFile(string Path, long Offset, TransferType Type) : Transfer;
     /// <summary>Send text (a listing) over the data connection.</summary>
     public sealed record SendText(string Text, string What) : Transfer;
+    /// <summary>
+    /// List a folder over the data connection as it is read, one line per entry made by <see cref="Listing.Line"/>; entries
+    /// that vanish while it is read are left out. A folder that cannot be read ends it with <see cref="EffectResult.Failed"/>.
+    /// </summary>
+    public sealed record SendListing(string Path, ListingFormat Format) : Transfer;
     /// <summary>Receive a file over the data connection; it is stored only by <see cref="CommitUpload"/>.</summary>
     public sealed record ReceiveFile(string Path, WriteMode Mode, long Offset, TransferType Type) : Transfer;
     /// <summary>Stop the transfer in progress and report how it ended (answered as the transfer itself).</summary>
@@ -768,11 +775,53 @@ public static class VirtualPath
     public static string Quote(string path) => "\"" + path.Replace("\"", "\"\"") + "\"";
 }
 
+/// <summary>The three listings: <c>ls -l</c> (LIST, STAT), names (NLST), RFC 3659 facts (MLSD).</summary>
+public enum ListingKind
+{
+    /// <summary>Unix <c>ls -l</c> lines.</summary>
+    Long,
+    /// <summary>Names only.</summary>
+    Names,
+    /// <summary>RFC 3659 facts and the name.</summary>
+    Machine,
+}
+
+/// <summary>How the lines of one listing are made from its entries; <see cref="Listing.Line"/> applies it.</summary>
+/// <param name="Kind">Which listing.</param>
+/// <param name="Now">The time of the command: <c>ls -l</c> shows the time of recent entries, the year of older ones.</param>
+/// <param name="ReadOnly">Whether the user may only read (the permissions shown).</param>
+/// <param name="Facts">The MLSD facts the client asked for.</param>
+/// <param name="Pattern">A wildcard the names must match, or null for every name.</param>
+/// <param name="Prefix">Put before each name: NLST names entries the way the client asked ("d/a.txt" for "NLST d").</param>
+public sealed record ListingFormat(ListingKind Kind, DateTimeOffset Now, bool ReadOnly, ImmutableArray<string> Facts,
+    string? Pattern = null, string Prefix = "");
+
 /// <summary>Listing formats: Unix <c>ls -l</c> for LIST, RFC 3659 facts for MLSD/MLST.</summary>
 public static class Listing
 {
     /// <summary>The facts offered, in FEAT order.</summary>
     public static readonly ImmutableArray<string> AllFacts = ["type", "size", "modify", "perm"];
+
+    /// <summary>
+    /// Listings of at most this many lines are sent sorted by name. A longer one is sent in the order the file system
+    /// gives the folder, as it is read: sorting needs every line in memory at once, and a drop box of 100,000 files would
+    /// cost tens of megabytes per listing. Clients sort what they show; scripts that compare listings see ordinary folders.
+    /// </summary>
+    public const int SortedUpTo = 10_000;
+
+    /// <summary>The line for one entry of a listing, or null when the entry does not match the listing's pattern.</summary>
+    public static string? Line(ListingFormat format, FileEntry entry)
+    {
+        if (format.Pattern is { } pattern && !Matches(pattern, entry.Name)) return null;
+        var named = format.Prefix.Length == 0 ? entry : entry with { Name = format.Prefix + entry.Name };
+        return format.Kind switch
+        {
+            ListingKind.Long => Unix(named, format.Now, format.ReadOnly),
+            ListingKind.Names => named.Name,
+            ListingKind.Machine => Facts(named, format.Facts, format.ReadOnly),
+            _ => throw new InvalidOperationException($"unknown listing {format.Kind}"),
+        };
+    }
 
     /// <summary>One <c>ls -l</c> line; recent files show the time, older ones the year, as ls does.</summary>
     public static string Unix(FileEntry entry, DateTimeOffset now, bool readOnly)
@@ -1050,6 +1099,7 @@ public static class Protocol
         new(C("PASS", Any, "PASS <password>", "Finish a login.", Pass) with { Sequence = Sequence.AfterUser }),
         new(C("QUIT", Any, "QUIT", "Close the connection.", Quit) with { DuringTransfer = true }),
         new(C("NOOP", Any, "NOOP", "Do nothing.", (_, s, _) => Out.Reply(s, 200, "NOOP ok."))),
+        new(C("CLNT", Any, "CLNT <name>", "Name the client program (it goes into the log).", Clnt) with { Argument = Needed }),
         new(C("SYST", Any, "SYST", "Show the system type.", (_, s, _) => Out.Reply(s, 215, "UNIX Type: L8"))),
         new(C("FEAT", Any, "FEAT", "List extensions.", Feat)),
         new(C("AUTH", Any, "AUTH TLS", "Secure the control connection with TLS (RFC 4217).", Auth) with { Argument = Needed }),
@@ -1067,9 +1117,9 @@ public static class Protocol
         new(C("PWD", In, "PWD", "Print the current directory.", Pwd), "XPWD"),
         new(C("CWD", In, "CWD <path>", "Change directory.", Cwd) with { Argument = Needed }, "XCWD"),
         new(C("CDUP", In, "CDUP", "Go to the parent directory.", (c, s, _) => Cwd(c, s, new Request("CWD", ".."))), "XCUP"),
-        new(C("LIST", In, "LIST [path]", "List a directory (ls -l format).", (c, s, r) => ListCommand(c, s, r, ListKind.Long))),
-        new(C("NLST", In, "NLST [path]", "List names only.", (c, s, r) => ListCommand(c, s, r, ListKind.Names))),
-        new(C("MLSD", In, "MLSD [path]", "Machine-readable directory listing.", (c, s, r) => ListCommand(c, s, r, ListKind.Machine))),
+        new(C("LIST", In, "LIST [path]", "List a directory (ls -l format).", (c, s, r) => ListCommand(c, s, r, ListingKind.Long))),
+        new(C("NLST", In, "NLST [path]", "List names only.", (c, s, r) => ListCommand(c, s, r, ListingKind.Names))),
+        new(C("MLSD", In, "MLSD [path]", "Machine-readable directory listing.", (c, s, r) => ListCommand(c, s, r, ListingKind.Machine))),
         new(C("MLST", In, "MLST [path]", "Machine-readable facts about one path.", Mlst)),
         new(C("SIZE", In, "SIZE <file>", "Size of a file in bytes.", Size) with { Argument = Needed }),
         new(C("MDTM", In, "MDTM <file>", "Modification time of a file.", Mdtm) with { Argument = Needed }),
@@ -1260,6 +1310,28 @@ public static class Protocol
         if (command is null) return Out.Reply(session, 500, $"Unknown SITE command \"{Reply.Sanitize(sub)}\". Try SITE HELP.");
         var inner = new Request(key, rest);
         return Run(command, context, session, inner);
+    }
+
+    private static Outcome Clnt(Context context, Session session, Request request) => ClientName(request.Argument) switch
+    {
+        null => Out.Reply(session, 501, "CLNT needs a client name of printable characters."),
+        var name => Out.Reply(session with { Client = name }, 200, $"Noted: {name}."),
+    };
+
+    /// <summary>The longest client name kept from CLNT; the rest is cut.</summary>
+    public const int MaxClientName = 64;
+
+    /// <summary>
+    /// A client name fit for log lines and WHO: printable characters only (no control, format or unpaired surrogate
+    /// characters, which could forge log lines or reorder text), trimmed, at most <see cref="MaxClientName"/>; null when nothing is left.
+    /// </summary>
+    public static string? ClientName(string text)
+    {
+        var kept = text.Where(c => !char.IsControl(c) && !char.IsSurrogate(c) && CharUnicodeInfo.GetUnicodeCategory(c)
+            is not (UnicodeCategory.Format or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator
+                or UnicodeCategory.PrivateUse or UnicodeCategory.OtherNotAssigned));
+        var clean = new string([.. kept]).Trim();
+        return clean.Length == 0 ? null : clean[..Math.Min(clean.Length, MaxClientName)].TrimEnd();
     }
 
     /// <summary>STAT: during a transfer, its progress (STAT with a path waits); else a path's listing or the status.</summary>
@@ -1462,46 +1534,33 @@ public static class Protocol
 
     // ---- listings ----
 
-    private enum ListKind { Long, Names, Machine }
-
-    private static Outcome ListCommand(Context context, Session session, Request request, ListKind kind)
+    private static Outcome ListCommand(Context context, Session session, Request request, ListingKind kind)
     {
         // ls-style flags ("LIST -la") are common; they do not name a path.
-        var argument = string.Join(' ', request.Argument.Split(' ').SkipWhile(a => a.StartsWith('-') && kind != ListKind.Machine));
+        var argument = string.Join(' ', request.Argument.Split(' ').SkipWhile(a => a.StartsWith('-') && kind != ListingKind.Machine));
         if (DataNotReady(session) is { } notReady) return notReady;
         var (folder, pattern) = Listing.SplitPattern(argument);
+        var format = new ListingFormat(kind, context.Now, session.User!.ReadOnly, session.Facts);
         return WithEntry(session, folder, (path, entry) => entry switch
         {
             null => Out.Reply(session, 550, $"{Reply.Sanitize(argument)}: No such file or directory."),
-            { IsDirectory: false } when kind == ListKind.Machine => Out.Reply(session, 501, "MLSD needs a directory; use MLST for a file."),
+            { IsDirectory: false } when kind == ListingKind.Machine =>
+                Out.Reply(session, 501, "MLSD needs a directory; use MLST for a file."),
             { IsDirectory: false } when pattern is not null => Out.Reply(session, 550, $"{Reply.Sanitize(folder)}: Not a directory."),
             // A file lists as itself: NLST names it as it was asked for, the others by its name.
-            { IsDirectory: false } => SendListing(context, session, kind, [entry with { Name = AsListed(kind, folder, path) }], path),
-            _ => WithListing(session, path, entries => SendListing(context, session, kind, Matching(entries, kind, folder, pattern), path)),
+            { IsDirectory: false } => Transfer(session, new Effect.SendText(
+                Listing.Lines([Listing.Line(format, entry with { Name = AsListed(kind, folder, path) })!]), $"listing of {path}")),
+            // A folder is listed by the shell as it reads it, with these lines: a folder of any size costs no memory here.
+            _ => Transfer(session, new Effect.SendListing(path, format with { Pattern = pattern, Prefix = NamePrefix(kind, folder) })),
         });
     }
 
-    private static string AsListed(ListKind kind, string folder, string path) => kind == ListKind.Names ? folder : VirtualPath.Name(path);
+    private static string AsListed(ListingKind kind, string folder, string path) =>
+        kind == ListingKind.Names ? folder : VirtualPath.Name(path);
 
-    private static ImmutableArray<FileEntry> Matching(ImmutableArray<FileEntry> entries, ListKind kind, string folder, string? pattern)
-    {
-        // NLST names what it lists the way the client asked ("d/a.txt" for "NLST d"), as vsftpd does: mget relies on it.
-        var prefix = kind == ListKind.Names && folder.Length > 0 ? folder.TrimEnd('/') + "/" : "";
-        return [.. entries.Where(e => pattern is null || Listing.Matches(pattern, e.Name)).Select(e => e with { Name = prefix + e.Name })];
-    }
-
-    private static Outcome SendListing(Context context, Session session, ListKind kind, ImmutableArray<FileEntry> entries, string path)
-    {
-        var readOnly = session.User!.ReadOnly;
-        var lines = kind switch
-        {
-            ListKind.Long => entries.Select(e => Listing.Unix(e, context.Now, readOnly)),
-            ListKind.Names => entries.Select(e => e.Name),
-            ListKind.Machine => entries.Select(e => Listing.Facts(e, session.Facts, readOnly)),
-            _ => throw new InvalidOperationException($"unknown listing {kind}"),
-        };
-        return Transfer(session, new Effect.SendText(Listing.Lines(lines), $"listing of {path}"));
-    }
+    // NLST names what it lists the way the client asked ("d/a.txt" for "NLST d"), as vsftpd does: mget relies on it.
+    private static string NamePrefix(ListingKind kind, string folder) =>
+        kind == ListingKind.Names && folder.Length > 0 ? folder.TrimEnd('/') + "/" : "";
 
     // ---- transfers: starting one ----
 
@@ -1577,7 +1636,7 @@ public static class Protocol
     {
         Effect.SendFile send =>
             new(150, $"Opening {ModeName(send.Type)} mode data connection for {VirtualPath.Name(send.Path)} ({size} bytes)."),
-        Effect.SendText => new(150, "Here comes the directory listing."),
+        Effect.SendText or Effect.SendListing => new(150, "Here comes the directory listing."),
         Effect.ReceiveFile { Mode: WriteMode.Unique } => new(150, $"FILE: {storedName}"),
         Effect.ReceiveFile receive => new(150, $"Ok to send data ({ModeName(receive.Type)} mode)."),
         _ => throw new InvalidOperationException($"unknown transfer {transfer.GetType().Name}"),
@@ -1638,6 +1697,7 @@ public static class Protocol
         Effect.SendFile s => VirtualPath.Name(s.Path),
         Effect.ReceiveFile r => VirtualPath.Name(r.Path),
         Effect.SendText t => t.What,
+        Effect.SendListing l => $"listing of {l.Path}",
         _ => throw new InvalidOperationException($"unknown transfer {transfer.GetType().Name}"),
     };
 

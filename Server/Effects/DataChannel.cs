@@ -183,6 +183,66 @@ internal static class DataChannel
         return bytes.Length;
     }
 
+    /// <summary>
+    /// Sends lines (a listing) as UTF-8, each ended by CRLF, a chunk at a time as they come: a long listing is never whole
+    /// in memory. An I/O error while the lines are made (reading the folder) comes out as a <see cref="LocalFileException"/>.
+    /// </summary>
+    public static async Task<long> SendLinesAsync(Link link, IEnumerable<string> lines, TimeSpan stall, Counter counter,
+        CancellationToken cancel)
+    {
+        const int chunk = 64 * 1024;
+        using var watchdog = new Watchdog(stall, cancel);
+        var buffer = ArrayPool<byte>.Shared.Rent(chunk);
+        try
+        {
+            var used = 0;
+            foreach (var line in Reading(lines))
+            {
+                var most = Encoding.UTF8.GetMaxByteCount(line.Length + 2);
+                if (used > 0 && used + most > buffer.Length) used = await FlushAsync(buffer.AsMemory(0, used));
+                if (most > buffer.Length)
+                {
+                    await FlushAsync(Encoding.UTF8.GetBytes(line + "\r\n"));
+                    continue;
+                }
+                used += Encoding.UTF8.GetBytes(line, buffer.AsSpan(used));
+                buffer[used++] = (byte)'\r';
+                buffer[used++] = (byte)'\n';
+            }
+            if (used > 0) await FlushAsync(buffer.AsMemory(0, used));
+            if (link.Tls is { } tls) await EndDownloadAsync(tls, watchdog.Token);
+            return counter.Bytes;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        async Task<int> FlushAsync(ReadOnlyMemory<byte> bytes)
+        {
+            watchdog.Kick();
+            if (link.Tls is { } tls) await tls.Stream.WriteAsync(bytes, watchdog.Token);
+            else await link.Socket.SendAsync(bytes, SocketFlags.None, watchdog.Token);
+            counter.Bytes += bytes.Length;
+            return 0;
+        }
+    }
+
+    private static IEnumerable<string> Reading(IEnumerable<string> lines)
+    {
+        using var each = lines.GetEnumerator();
+        while (true)
+        {
+            try
+            {
+                if (!each.MoveNext()) yield break;
+            }
+            catch (IOException e) { throw new LocalFileException(e); }
+            catch (UnauthorizedAccessException e) { throw new LocalFileException(new IOException(e.Message, e)); }
+            yield return each.Current;
+        }
+    }
+
     /// <summary>Receives into a stream until the client closes the data connection.</summary>
     public static async Task<long> ReceiveAsync(Link link, Stream target, TransferType type, TimeSpan stall, Counter counter,
         CancellationToken cancel, long? limit = null)

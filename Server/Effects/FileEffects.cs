@@ -21,13 +21,19 @@ internal static class FileEffects
                 _ => throw new ArgumentException($"not a file-system effect: {effect.GetType().Name}", nameof(effect)),
             };
         }
-        catch (UnauthorizedAccessException) { return Failed(Reasons.PermissionDenied); }
-        catch (DirectoryNotFoundException) { return Failed(Reasons.NoSuchFileOrDirectory); }
-        catch (FileNotFoundException) { return Failed(Reasons.NoSuchFileOrDirectory); }
-        catch (PathTooLongException) { return Failed(Reasons.NameTooLong); }
-        // The operating system's own words, first sentence only: "No space left on device."
-        catch (IOException e) { return Failed(Brief(e)); }
+        catch (Exception e) when (ReasonFor(e) is { } reason) { return Failed(reason); }
     }
+
+    /// <summary>What a failed file-system call tells the client, or null for an exception that is not about the files.</summary>
+    internal static string? ReasonFor(Exception e) => e switch
+    {
+        UnauthorizedAccessException => Reasons.PermissionDenied,
+        DirectoryNotFoundException or FileNotFoundException => Reasons.NoSuchFileOrDirectory,
+        PathTooLongException => Reasons.NameTooLong,
+        // The operating system's own words, first sentence only: "No space left on device."
+        IOException io => Brief(io),
+        _ => null,
+    };
 
     private static string Brief(IOException e) => e.Message.Split('\n')[0].Split(" : ")[0].TrimEnd('.') + ".";
 

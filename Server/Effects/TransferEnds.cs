@@ -18,6 +18,7 @@ internal abstract class TransferEnd : IDisposable
         {
             Effect.SendFile send => new FileDownload(send, files, stall, log),
             Effect.SendText text => new TextDownload(text, stall),
+            Effect.SendListing listing => new ListingDownload(listing, files, stall, log),
             Effect.ReceiveFile receive => new FileUpload(receive, files, host.Hooks, session, stall, log),
             _ => throw new ArgumentException($"unknown transfer {transfer.GetType().Name}", nameof(transfer)),
         };
@@ -104,6 +105,66 @@ internal abstract class TransferEnd : IDisposable
                 return new(counter.Bytes, watch.Elapsed, TransferFault.Interrupted);
             }
         }
+    }
+
+    /// <summary>
+    /// LIST, NLST, MLSD of a folder: sent as it is read, each entry made into a line by the core's <see cref="Listing.Line"/>.
+    /// Up to <see cref="Listing.SortedUpTo"/> lines are made first; a listing that has no more is sent sorted by name.
+    /// </summary>
+    private sealed class ListingDownload(Effect.SendListing listing, UserFiles files, TimeSpan stall, ILogger log) : TransferEnd
+    {
+        private IEnumerator<(string Name, string Line)>? _rest;
+        private IEnumerable<string> _lines = [];
+
+        public override Task<EffectResult?> PrepareAsync(CancellationToken cancel)
+        {
+            // Read before the data connection, so that a folder that has gone or cannot be read is a 550, not a broken transfer.
+            try
+            {
+                _rest = files.Entries(listing.Path)
+                    .Select(e => Listing.Line(listing.Format, e) is { } line ? (e.Name, Line: line) : default)
+                    .Where(l => l.Line is not null).GetEnumerator();
+                var head = new List<(string Name, string Line)>();
+                while (head.Count <= Listing.SortedUpTo && _rest.MoveNext()) head.Add(_rest.Current);
+                _lines = head.Count <= Listing.SortedUpTo
+                    ? head.OrderBy(l => l.Name, StringComparer.Ordinal).Select(l => l.Line)
+                    : head.Concat(Rest(_rest)).Select(l => l.Line);
+                return Result(null);
+            }
+            catch (Exception e) when (FileEffects.ReasonFor(e) is { } reason)
+            {
+                return Result(new EffectResult.Failed(reason));
+            }
+        }
+
+        private static IEnumerable<T> Rest<T>(IEnumerator<T> rest)
+        {
+            while (rest.MoveNext()) yield return rest.Current;
+        }
+
+        public override Reply Opening => Protocol.Opening(listing);
+
+        public override async Task<EffectResult.Transferred> MoveAsync(DataChannel.Link data, DataChannel.Counter counter,
+            CancellationToken cancel)
+        {
+            var watch = Stopwatch.StartNew();
+            try
+            {
+                await DataChannel.SendLinesAsync(data, _lines, stall, counter, cancel);
+                return new(counter.Bytes, watch.Elapsed);
+            }
+            catch (DataChannel.LocalFileException e)
+            {
+                log.Warning("Reading the folder {Path} failed: {Reason}", listing.Path, e.Message);
+                return new(counter.Bytes, watch.Elapsed, TransferFault.ReadError);
+            }
+            catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
+            {
+                return new(counter.Bytes, watch.Elapsed, TransferFault.Interrupted);
+            }
+        }
+
+        public override void Dispose() => _rest?.Dispose();
     }
 
     /// <summary>

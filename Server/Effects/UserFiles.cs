@@ -53,21 +53,44 @@ public sealed class UserFiles
 
     internal static FileEntry? Describe(string full)
     {
-        FileSystemInfo info = new DirectoryInfo(full);
-        if (!info.Exists) info = new FileInfo(full);
-        return info.Exists ? Entry(info) : null;
+        try
+        {
+            FileSystemInfo info = new DirectoryInfo(full);
+            if (!info.Exists) info = new FileInfo(full);
+            return info.Exists ? Entry(info) : null;
+        }
+        // Gone between the two looks: nothing is there.
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException) { return null; }
     }
 
-    /// <summary>The entries of a folder, names sorted ordinally.</summary>
-    public ImmutableArray<FileEntry> List(string virtualPath)
+    /// <summary>The entries of a folder, names sorted ordinally (for STAT and plugins; listings use <see cref="Entries"/>).</summary>
+    public ImmutableArray<FileEntry> List(string virtualPath) =>
+        [.. Entries(virtualPath).OrderBy(e => e.Name, StringComparer.Ordinal)];
+
+    /// <summary>
+    /// The entries of a folder one at a time, in the order the file system gives them. An entry that vanishes or cannot be
+    /// looked at between reading the folder and looking at the entry is left out: a drop box that a job empties while
+    /// clients list it is the normal case. Only a folder that cannot be read itself throws, on the first step.
+    /// </summary>
+    public IEnumerable<FileEntry> Entries(string virtualPath)
     {
         var full = Physical(virtualPath) ?? throw new DirectoryNotFoundException();
+        var folder = virtualPath.TrimEnd('/') + "/";
         return new DirectoryInfo(full).EnumerateFileSystemInfos()
             .Where(i => !i.Name.StartsWith(PartialPrefix, StringComparison.Ordinal))
-            .Where(i => i.LinkTarget is null || Physical(virtualPath.TrimEnd('/') + "/" + i.Name) is not null)
-            .Select(Entry)
-            .OrderBy(e => e.Name, StringComparer.Ordinal)
-            .ToImmutableArray();
+            .Select(i => Visible(i, folder))
+            .OfType<FileEntry>();
+    }
+
+    private FileEntry? Visible(FileSystemInfo info, string folder)
+    {
+        try
+        {
+            // Exists looks once and keeps what it saw, so the size and time below belong to the same look.
+            if (!info.Exists) return null;
+            return info.LinkTarget is null || Physical(folder + info.Name) is not null ? Entry(info) : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
     }
 
     private static FileEntry Entry(FileSystemInfo info) => info switch

@@ -44,12 +44,20 @@ internal sealed class Connection
         // A dual-stack socket reports IPv4 clients as ::ffff:a.b.c.d; logs, plugins and the login guard name them as they know themselves.
         _remoteAddress = Addresses.Normalize(control.Remote.Address);
         _peer = new IPEndPoint(_remoteAddress, control.Remote.Port).ToString();
-        _log = host.Log.ForContext("Session", $"[{id} {_peer}] ");
-        control.Log = _log;
+        _log = SetLog(null, null);
     }
 
     /// <summary>The session as it is now (for WHO, STAT and bans).</summary>
-    public SessionView View => new(_state.Id, _remoteAddress, _state.User?.Name, _state.Directory, _connectedAt);
+    public SessionView View => new(_state.Id, _remoteAddress, _state.User?.Name, _state.Directory, _connectedAt) { Client = _state.Client };
+
+    /// <summary>Every log line of the session names it: id, address, then the user and the client program once known.</summary>
+    private ILogger SetLog(string? user, string? client)
+    {
+        var who = (user is null ? "" : " " + user) + (client is null ? "" : $" ({client})");
+        _log = _host.Log.ForContext("Session", $"[{_state.Id} {_peer}{who}] ");
+        _control.Log = _log;
+        return _log;
+    }
 
     /// <summary>Ends the session: at once when <paramref name="waitForTransfer"/> is false, else after the running transfer.</summary>
     /// <remarks>Called from other sessions' threads: it only posts the request; the session's own loop acts on it.</remarks>
@@ -227,6 +235,11 @@ internal sealed class Connection
     /// <summary>The session moves on; the transfers let go of the listener and the transfer it no longer names.</summary>
     private void Follow(Session next)
     {
+        if (next.Client != _state.Client)
+        {
+            SetLog(next.User?.Name, next.Client);
+            _log.Information("Client: {Client}", next.Client);
+        }
         _state = next;
         _transfers.Follow(next);
     }
@@ -250,8 +263,7 @@ internal sealed class Connection
         if (result is EffectResult.Authenticated { User: var user } && files is not null)
         {
             _files = files;
-            _log = _host.Log.ForContext("Session", $"[{_state.Id} {_peer} {user.Name}] ");
-            _control.Log = _log;
+            SetLog(user.Name, _state.Client);
             _log.Information("Logged in");
         }
         return result;

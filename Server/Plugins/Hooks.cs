@@ -8,7 +8,11 @@ namespace ScriptFtp;
 /// <param name="User">The logged-in user name, or null.</param>
 /// <param name="Directory">The current virtual directory.</param>
 /// <param name="ConnectedAt">When the client connected.</param>
-public sealed record SessionView(string Id, IPAddress RemoteAddress, string? User, string Directory, DateTimeOffset ConnectedAt);
+public sealed record SessionView(string Id, IPAddress RemoteAddress, string? User, string Directory, DateTimeOffset ConnectedAt)
+{
+    /// <summary>The client program's name as CLNT gave it, or null.</summary>
+    public string? Client { get; init; }
+}
 
 /// <summary>What the before-upload handlers decided: refuse (with that reply), or go ahead, cut off past a size.</summary>
 /// <param name="Refusal">The reply that refuses the upload, or null.</param>

@@ -25,6 +25,12 @@ public class ProtocolTests
             return new World(entries, []);
         }
 
+        /// <summary>What the shell sends for a listing of this world's folder: the core's line for each entry.</summary>
+        public string Listed(Effect.SendListing listing) => Listing.Lines(Entries
+            .Where(e => e.Key != "/" && VirtualPath.Parent(e.Key) == listing.Path).Select(e => e.Value)
+            .OrderBy(e => e.Name, StringComparer.Ordinal)
+            .Select(e => Listing.Line(listing.Format, e)).OfType<string>());
+
         public EffectResult Answer(Effect effect)
         {
             Performed.Add(effect);
@@ -40,6 +46,7 @@ public class ProtocolTests
                 Effect.OpenPassive => new EffectResult.Listening(new IPEndPoint(Local.Address, 50000), Local.Address),
                 Effect.SendFile s => new EffectResult.Transferred(42 - s.Offset, TimeSpan.FromMilliseconds(1)),
                 Effect.SendText t => new EffectResult.Transferred(t.Text.Length, TimeSpan.FromMilliseconds(1)),
+                Effect.SendListing l => new EffectResult.Transferred(Listed(l).Length, TimeSpan.FromMilliseconds(1)),
                 Effect.ReceiveFile r => new EffectResult.Transferred(10, TimeSpan.FromMilliseconds(1)) { StoredAs = r.Path },
                 Effect.WatchControl => new EffectResult.Control(Closed: false),
                 Effect.CommitUpload => new EffectResult.Transferred(10, TimeSpan.FromMilliseconds(1)) { StoredAs = "/stored" },
@@ -499,16 +506,53 @@ public class ProtocolTests
     }
 
     [Test]
+    public void Clnt_keeps_a_cleaned_client_name_before_or_after_login()
+    {
+        var world = World.Create();
+        var before = Run(world, new Session("1", Client, Local), "CLNT FileZilla 3.66.4");
+        before.Replies[0].ShouldBe(new Reply(200, "Noted: FileZilla 3.66.4."));
+        before.Next.Client.ShouldBe("FileZilla 3.66.4");
+        Run(world, LoggedIn(world), "CLNT lftp/4.9.2").Next.Client.ShouldBe("lftp/4.9.2");
+        Protocol.ClientName("evil\u001b[31m\u202Ename\u0000 ").ShouldBe("evil[31mname");
+        Protocol.ClientName(new string('x', 500)).ShouldBe(new string('x', Protocol.MaxClientName));
+        Protocol.ClientName("\u0007\u200F ").ShouldBeNull();
+        var refused = Run(world, new Session("1", Client, Local), "CLNT \u0007");
+        refused.Replies[0].Code.ShouldBe(501);
+        refused.Next.Client.ShouldBeNull();
+    }
+
+    [Test]
+    public void A_folder_listing_is_left_to_the_shell_with_the_lines_the_core_makes()
+    {
+        var world = World.Create("/d/", "/d/a.txt", "/d/b.log", "/d/e/");
+        var session = Run(world, LoggedIn(world), "EPSV").Next;
+        Run(world, session, "NLST d/*.txt").Replies[0].Code.ShouldBe(226);
+        var nlst = world.Performed.OfType<Effect.SendListing>().Last();
+        nlst.Path.ShouldBe("/d");
+        nlst.Format.ShouldBe(new ListingFormat(ListingKind.Names, Now, false, session.Facts, "*.txt", "d/"));
+        world.Listed(nlst).ShouldBe("d/a.txt\r\n");
+        Listing.Line(nlst.Format, new FileEntry("b.log", false, 1, Now)).ShouldBeNull();
+        Run(world, session, "LIST d").Replies[0].Code.ShouldBe(226);
+        var list = world.Performed.OfType<Effect.SendListing>().Last().Format;
+        (list.Kind, list.Pattern, list.Prefix).ShouldBe((ListingKind.Long, null, ""));
+        Listing.Line(list, new FileEntry("e", true, 0, Now.AddHours(-1))).ShouldBe("drwxr-xr-x 1 ftp ftp             0 Nov 21 11:00 e");
+        // A file lists as itself, made whole by the core.
+        Run(world, session, "NLST d/a.txt").Replies[0].Code.ShouldBe(226);
+        world.Performed.OfType<Effect.SendText>().Last().Text.ShouldBe("d/a.txt\r\n");
+    }
+
+    [Test]
     public void List_formats_like_ls_and_mlsd_gives_facts()
     {
         var world = World.Create("/a.txt", "/d/");
         var session = Run(world, LoggedIn(world), "EPSV").Next;
         Run(world, session, "LIST -la").Replies[0].Code.ShouldBe(226);
-        var listing = world.Performed.OfType<Effect.SendText>().Last().Text;
+        var listing = world.Listed(world.Performed.OfType<Effect.SendListing>().Last());
         listing.ShouldContain("-rw-r--r-- 1 ftp ftp            42 Oct 17  2025 a.txt\r\n");
         listing.ShouldContain("drwxr-xr-x 1 ftp ftp             0 Oct 17  2025 d\r\n");
         Run(world, session, "MLSD").Replies[0].Code.ShouldBe(226);
-        world.Performed.OfType<Effect.SendText>().Last().Text.ShouldContain("type=file;size=42;modify=20251017120000;perm=adfrw; a.txt\r\n");
+        world.Listed(world.Performed.OfType<Effect.SendListing>().Last())
+            .ShouldContain("type=file;size=42;modify=20251017120000;perm=adfrw; a.txt\r\n");
         var mlst = Run(world, session, "MLST a.txt").Replies[0];
         mlst.Code.ShouldBe(250);
         mlst.Lines[1].ShouldBe(" type=file;size=42;modify=20251017120000;perm=adfrw; /a.txt");

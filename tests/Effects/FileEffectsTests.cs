@@ -31,6 +31,27 @@ public class FileEffectsTests
     }
 
     [Test]
+    public void Entries_deleted_after_the_folder_was_read_are_left_out_and_the_rest_listed()
+    {
+        var names = Enumerable.Range(0, 50).Select(i => $"f{i:00}.txt").ToArray();
+        foreach (var name in names) File.WriteAllText(Path.Combine(_root, name), name);
+        Directory.CreateDirectory(Path.Combine(_root, "sub"));
+        using var entries = _files.Entries("/").GetEnumerator();
+        entries.MoveNext().ShouldBeTrue();
+        var first = entries.Current.Name;
+        // The names are read from the folder in batches: the rest are already read when their files go.
+        foreach (var name in names.Where(n => n != first && string.CompareOrdinal(n, "f25") < 0))
+            File.Delete(Path.Combine(_root, name));
+        var rest = new List<FileEntry>();
+        while (entries.MoveNext()) rest.Add(entries.Current);
+
+        var expected = names.Where(n => string.CompareOrdinal(n, "f25") >= 0).Append("sub").Where(n => n != first);
+        rest.Select(e => e.Name).Order(StringComparer.Ordinal).ShouldBe(expected.Order(StringComparer.Ordinal));
+        rest.Where(e => !e.IsDirectory).ShouldAllBe(e => e.Size == 7);
+        Should.Throw<DirectoryNotFoundException>(() => _files.Entries("/missing").GetEnumerator().MoveNext());
+    }
+
+    [Test]
     public void Rmd_and_dele_each_refuse_the_other_kind_and_a_folder_that_is_not_empty()
     {
         Directory.CreateDirectory(Path.Combine(_root, "d"));

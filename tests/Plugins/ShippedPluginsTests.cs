@@ -72,14 +72,16 @@ public sealed class ShippedPluginsTests
     public async Task Who_lists_sessions_for_an_admin_and_is_refused_to_others()
     {
         await using var demo = await RawFtp.LoginAsync(server.Port);
+        (await demo.SendAsync("CLNT WinSCP-release-6.3.5")).Code.ShouldBe(200);
         await using var admin = await RawFtp.LoginAsync(server.Port, TestServer.AdminUser, TestServer.AdminPassword);
         var (code, text) = await admin.SendAsync("WHO");
         code.ShouldBe(211);
         var lines = text.Split('\n');
         lines[0].ShouldStartWith("211-");
         lines[^1].ShouldBe("211 End");
-        lines.ShouldContain(l => l.Contains(" demo ") && l.Contains("127.0.0.1"));
-        lines.ShouldContain(l => l.Contains(" admin "));
+        lines.ShouldContain(l => l.Contains(" demo ") && l.Contains("127.0.0.1") && l.Contains(" WinSCP-release-6.3.5 "));
+        lines.ShouldContain(l => l.Contains(" admin ") && l.Contains(" - "));
+        lines[1].ShouldContain(" CLIENT ");
         (await demo.SendAsync("WHO")).Code.ShouldBe(550);
     }
 
