@@ -452,6 +452,14 @@ public sealed record Session(string Id, IPEndPoint Remote, IPEndPoint Local)
     public int FailedPasswords { get; init; }
     /// <summary>The logged-in user, if any.</summary>
     public UserView? User => Login is Login.LoggedIn l ? l.User : null;
+    /// <summary>
+    /// What plugins chose for this session, by FEAT name (<c>OPTS HASH SHA-512</c> makes HASH → SHA-512); FEAT moves the
+    /// <c>*</c> of that feature's line to the chosen option.
+    /// </summary>
+    public ImmutableDictionary<string, string> Choices { get; init; } = NoChoices;
+
+    /// <summary>No choice made.</summary>
+    public static readonly ImmutableDictionary<string, string> NoChoices = ImmutableDictionary.Create<string, string>(StringComparer.OrdinalIgnoreCase);
 }
 
 /// <summary>A file or folder as the core sees it.</summary>
@@ -547,9 +555,10 @@ public abstract record PluginEvent
 
 /// <summary>
 /// A plugin's command handler: the plugins layer makes it, the core carries it in <see cref="Effect.RunPlugin"/>, the shell
-/// runs it. It answers with a reply, or null for "do what the replaced entry does".
+/// runs it. It answers with a reply, or none for "do what the replaced entry does", and the session's choices after it.
 /// </summary>
-public delegate Task<Reply?> PluginHandler(SessionView session, Request request, UserFiles? files, CancellationToken cancel);
+public delegate Task<EffectResult.PluginReply> PluginHandler(SessionView session, Request request, UserFiles? files,
+    ImmutableDictionary<string, string> choices, CancellationToken cancel);
 
 /// <summary>
 /// I/O a handler asks the shell to perform, in families that each have one interpreter in the shell.
@@ -650,7 +659,11 @@ public abstract record Effect
         private protected PluginEffect() { }
     }
     /// <summary>Run a plugin's command handler (answered with <see cref="EffectResult.PluginReply"/>).</summary>
-    public sealed record RunPlugin(string Origin, Request Request, PluginHandler Handler) : PluginEffect;
+    public sealed record RunPlugin(string Origin, Request Request, PluginHandler Handler) : PluginEffect
+    {
+        /// <summary>The session's choices, for the handler to read (<see cref="Session.Choices"/>).</summary>
+        public ImmutableDictionary<string, string> Choices { get; init; } = Session.NoChoices;
+    }
     /// <summary>Tell the plugins what happened; their handlers run in the background (answered with <see cref="EffectResult.Done"/>).
     /// </summary>
     public sealed record Notify(PluginEvent Event) : PluginEffect;
@@ -697,7 +710,11 @@ public abstract record EffectResult
     /// <summary>The answer to <see cref="Effect.LiftBan"/>: false when the address was not banned.</summary>
     public sealed record BanLifted(bool WasBanned) : EffectResult;
     /// <summary>A plugin answered with a reply, or asked for the built-in it replaced (Reply is null).</summary>
-    public sealed record PluginReply(Reply? Reply) : EffectResult;
+    public sealed record PluginReply(Reply? Reply) : EffectResult
+    {
+        /// <summary>The session's choices after the handler, or null when it made none.</summary>
+        public ImmutableDictionary<string, string>? Choices { get; init; }
+    }
 }
 
 /// <summary>What a handler decided.</summary>
@@ -1260,9 +1277,19 @@ public static class Protocol
         var mlst = "MLST " + string.Concat(Listing.AllFacts.Select(f => f + (session.Facts.Contains(f) ? "*;" : ";")));
         string[] builtIn = ["EPRT", "EPSV", "MDTM", "MFMT", mlst, "PASV", "REST STREAM", "SIZE", "TVFS", "UTF8"];
         string[] tls = context.Options.TlsEnabled ? ["AUTH TLS", "PBSZ", "PROT"] : [];
-        var features = builtIn.Concat(tls).Concat(Visible(context, session, _ => true).Select(c => c.Feature).OfType<string>())
+        var plugins = Visible(context, session, _ => true).Select(c => c.Feature).OfType<string>().Select(f => Starred(f, session.Choices));
+        var features = builtIn.Concat(tls).Concat(plugins)
             .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal);
         return Out.Reply(session, new Reply(211, [.. features.Select(f => " " + f).Prepend("Features:").Append("End")]));
+    }
+
+    /// <summary>A feature such as <c>HASH SHA-1;SHA-256*;MD5</c> stars its current option: the session's choice, if it made one.</summary>
+    private static string Starred(string feature, ImmutableDictionary<string, string> choices)
+    {
+        var (name, options) = Request.SplitFirst(feature);
+        if (options.Length == 0 || !choices.TryGetValue(name, out var chosen)) return feature;
+        var items = options.Split(';').Select(o => o.TrimEnd('*')).Select(o => o.Equals(chosen, StringComparison.OrdinalIgnoreCase) ? o + "*" : o);
+        return $"{name} {string.Join(';', items)}";
     }
 
     private static Outcome Opts(Context context, Session session, Request request)
@@ -1977,13 +2004,16 @@ public static class Protocol
     public static Command PluginCommand(string verb, Access access, string usage, string help, string origin, PluginHandler handler,
         string? feature = null) =>
         new(verb, access, usage, help, (context, session, request) =>
-            Out.Do(session, new Effect.RunPlugin(origin, request, handler), result => result switch
+            Out.Do(session, new Effect.RunPlugin(origin, request, handler) { Choices = session.Choices }, result => result switch
             {
-                EffectResult.PluginReply { Reply: { } reply } => Out.Reply(session, reply),
-                EffectResult.PluginReply => Replaced(context, session, request),
+                EffectResult.PluginReply { Reply: { } reply } answer => Out.Reply(Chosen(session, answer), reply),
+                EffectResult.PluginReply answer => Replaced(context, Chosen(session, answer), request),
                 _ => throw Unexpected(result),
             }))
         { Origin = origin, Feature = feature };
+
+    private static Session Chosen(Session session, EffectResult.PluginReply answer) =>
+        answer.Choices is { } choices ? session with { Choices = choices } : session;
 
     private static Outcome Replaced(Context context, Session session, Request request) =>
         context.Commands.Find(request.Verb)?.Replaced is { } builtIn
