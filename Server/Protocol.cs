@@ -323,6 +323,13 @@ public sealed record ServerOptions(string Banner, bool AllowOverwrite, string Se
 {
     /// <summary>Whether the server has a certificate: AUTH TLS, PBSZ and PROT are offered.</summary>
     public bool TlsEnabled { get; init; }
+    /// <summary>Whether the file system has Unix permission bits (not on Windows): SITE CHMOD is offered.</summary>
+    public bool UnixModes { get; init; } = true;
+    /// <summary>The mode bits SITE CHMOD never sets (<c>[server] chmod_mask</c>, like a umask); the default is octal 7002.</summary>
+    public int ChmodMask { get; init; } = DefaultChmodMask;
+
+    /// <summary>No setuid, setgid or sticky bit, and nothing writable by others: octal 7002.</summary>
+    public const int DefaultChmodMask = 0b111_000_000_010;
 
     /// <summary>Options with the shipped defaults.</summary>
     public static readonly ServerOptions Default = new("ScriptFtp ready.", false);
@@ -447,10 +454,22 @@ public sealed record Session(string Id, IPEndPoint Remote, IPEndPoint Local)
     public string? Client { get; init; }
     /// <summary>The logged-in user, if any.</summary>
     public UserView? User => Login is Login.LoggedIn l ? l.User : null;
+    /// <summary>
+    /// What plugins chose for this session, by FEAT name (<c>OPTS HASH SHA-512</c> makes HASH → SHA-512); FEAT moves the
+    /// <c>*</c> of that feature's line to the chosen option.
+    /// </summary>
+    public ImmutableDictionary<string, string> Choices { get; init; } = NoChoices;
+
+    /// <summary>No choice made.</summary>
+    public static readonly ImmutableDictionary<string, string> NoChoices = ImmutableDictionary.Create<string, string>(StringComparer.OrdinalIgnoreCase);
 }
 
 /// <summary>A file or folder as the core sees it.</summary>
-public sealed record FileEntry(string Name, bool IsDirectory, long Size, DateTimeOffset Modified);
+public sealed record FileEntry(string Name, bool IsDirectory, long Size, DateTimeOffset Modified)
+{
+    /// <summary>The Unix mode bits (permissions with setuid, setgid and sticky: at most octal 7777); null where there are none.</summary>
+    public int? Mode { get; init; }
+}
 
 /// <summary>How an upload treats an existing file.</summary>
 public enum WriteMode
@@ -538,9 +557,10 @@ public abstract record PluginEvent
 
 /// <summary>
 /// A plugin's command handler: the plugins layer makes it, the core carries it in <see cref="Effect.RunPlugin"/>, the shell
-/// runs it. It answers with a reply, or null for "do what the replaced entry does".
+/// runs it. It answers with a reply, or none for "do what the replaced entry does", and the session's choices after it.
 /// </summary>
-public delegate Task<Reply?> PluginHandler(SessionView session, Request request, UserFiles? files, CancellationToken cancel);
+public delegate Task<EffectResult.PluginReply> PluginHandler(SessionView session, Request request, UserFiles? files,
+    ImmutableDictionary<string, string> choices, CancellationToken cancel);
 
 /// <summary>
 /// I/O a handler asks the shell to perform, in families that each have one interpreter in the shell.
@@ -572,6 +592,10 @@ public abstract record Effect
     public sealed record DeleteFile(string Path) : FileEffect;
     /// <summary>Rename or move a file or folder.</summary>
     public sealed record Rename(string From, string To) : FileEffect;
+    /// <summary>Set the modification time of a file or folder.</summary>
+    public sealed record SetModified(string Path, DateTime Utc) : FileEffect;
+    /// <summary>Set the Unix mode bits of a file or folder (already masked by the core).</summary>
+    public sealed record SetMode(string Path, int Mode) : FileEffect;
 
     /// <summary>The data-connection family: passive listeners and the transfer in progress.</summary>
     public abstract record TransferEffect : Effect
@@ -642,7 +666,11 @@ public abstract record Effect
         private protected PluginEffect() { }
     }
     /// <summary>Run a plugin's command handler (answered with <see cref="EffectResult.PluginReply"/>).</summary>
-    public sealed record RunPlugin(string Origin, Request Request, PluginHandler Handler) : PluginEffect;
+    public sealed record RunPlugin(string Origin, Request Request, PluginHandler Handler) : PluginEffect
+    {
+        /// <summary>The session's choices, for the handler to read (<see cref="Session.Choices"/>).</summary>
+        public ImmutableDictionary<string, string> Choices { get; init; } = Session.NoChoices;
+    }
     /// <summary>Tell the plugins what happened; their handlers run in the background (answered with <see cref="EffectResult.Done"/>).
     /// </summary>
     public sealed record Notify(PluginEvent Event) : PluginEffect;
@@ -689,7 +717,11 @@ public abstract record EffectResult
     /// <summary>The answer to <see cref="Effect.LiftBan"/>: false when the address was not banned.</summary>
     public sealed record BanLifted(bool WasBanned) : EffectResult;
     /// <summary>A plugin answered with a reply, or asked for the built-in it replaced (Reply is null).</summary>
-    public sealed record PluginReply(Reply? Reply) : EffectResult;
+    public sealed record PluginReply(Reply? Reply) : EffectResult
+    {
+        /// <summary>The session's choices after the handler, or null when it made none.</summary>
+        public ImmutableDictionary<string, string>? Choices { get; init; }
+    }
 }
 
 /// <summary>What a handler decided.</summary>
@@ -800,7 +832,7 @@ public sealed record ListingFormat(ListingKind Kind, DateTimeOffset Now, bool Re
 public static class Listing
 {
     /// <summary>The facts offered, in FEAT order.</summary>
-    public static readonly ImmutableArray<string> AllFacts = ["type", "size", "modify", "perm"];
+    public static readonly ImmutableArray<string> AllFacts = ["type", "size", "modify", "perm", "UNIX.mode"];
 
     /// <summary>
     /// Listings of at most this many lines are sent sorted by name. A longer one is sent in the order the file system
@@ -826,7 +858,7 @@ public static class Listing
     /// <summary>One <c>ls -l</c> line; recent files show the time, older ones the year, as ls does.</summary>
     public static string Unix(FileEntry entry, DateTimeOffset now, bool readOnly)
     {
-        var mode = entry.IsDirectory ? (readOnly ? "dr-xr-xr-x" : "drwxr-xr-x") : (readOnly ? "-r--r--r--" : "-rw-r--r--");
+        var mode = ModeText(entry, readOnly);
         var modified = entry.Modified.ToUniversalTime();
         var recent = modified > now.AddDays(-180) && modified <= now.AddDays(1);
         var date = modified.ToString(recent ? "MMM dd HH:mm" : "MMM dd  yyyy", CultureInfo.InvariantCulture);
@@ -845,11 +877,52 @@ public static class Listing
                 "size" => entry.Size.ToString(CultureInfo.InvariantCulture),
                 "modify" => Timestamp(entry.Modified),
                 "perm" => entry.IsDirectory ? (readOnly ? "el" : "flcdmpe") : (readOnly ? "r" : "adfrw"),
+                "UNIX.mode" => entry.Mode is { } bits ? Octal(bits) : null,
                 _ => null,
             };
             if (value is not null) facts.Append(fact).Append('=').Append(value).Append(';');
         }
         return facts.Append(' ').Append(entry.Name).ToString();
+    }
+
+    /// <summary>Mode bits as four octal digits, as ProFTPD's UNIX.mode fact and SITE CHMOD write them: <c>0644</c>.</summary>
+    public static string Octal(int mode) => Convert.ToString(mode & MaxMode, 8).PadLeft(4, '0');
+
+    /// <summary>The highest mode SITE CHMOD takes: octal 7777.</summary>
+    public const int MaxMode = 0b111_111_111_111;
+
+    // A read-only user sees no write bits: LIST has no other way to tell a client it cannot write.
+    private static string ModeText(FileEntry entry, bool readOnly)
+    {
+        if (entry.Mode is not { } bits)
+            return entry.IsDirectory ? (readOnly ? "dr-xr-xr-x" : "drwxr-xr-x") : (readOnly ? "-r--r--r--" : "-rw-r--r--");
+        var shown = readOnly ? bits & ~0b010_010_010 : bits;
+        var text = new StringBuilder(entry.IsDirectory ? "d" : "-");
+        // Owner, group, others: rwx, with setuid, setgid and sticky in the x place (lower case when x is set too), as ls.
+        foreach (var (shift, special, mark) in new[] { (6, 0b100_000_000_000, 's'), (3, 0b010_000_000_000, 's'), (0, 0b001_000_000_000, 't') })
+        {
+            var triple = (shown >> shift) & 7;
+            text.Append((triple & 4) != 0 ? 'r' : '-').Append((triple & 2) != 0 ? 'w' : '-');
+            var execute = (triple & 1) != 0;
+            text.Append((shown & special) != 0 ? (execute ? mark : char.ToUpperInvariant(mark)) : execute ? 'x' : '-');
+        }
+        return text.ToString();
+    }
+
+    /// <summary>
+    /// Parses a time given by MFMT, MDTM and SITE UTIME: <c>YYYYMMDDHHMMSS</c> with optional <c>.s</c> to <c>.sss</c>
+    /// (<paramref name="minutesOnly"/> also takes ProFTPD's <c>YYYYMMDDhhmm</c>), always UTC. Null when it is not one.
+    /// </summary>
+    public static DateTime? ParseTime(string text, bool minutesOnly = false)
+    {
+        string[] formats = minutesOnly
+            ? ["yyyyMMddHHmm", "yyyyMMddHHmmss"]
+            : ["yyyyMMddHHmmss", "yyyyMMddHHmmss.f", "yyyyMMddHHmmss.ff", "yyyyMMddHHmmss.fff"];
+        // Digits only: "2020-12-31" or a sign must not slip through the culture's lenience.
+        var digits = text.Replace(".", "");
+        if (digits.Length == 0 || !digits.All(char.IsAsciiDigit)) return null;
+        return DateTime.TryParseExact(text, formats, CultureInfo.InvariantCulture,
+            DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var time) ? time : null;
     }
 
     /// <summary>Splits "d/*.txt" into the folder and a wildcard pattern; no pattern when the last segment has no * or ?.</summary>
@@ -1122,7 +1195,8 @@ public static class Protocol
         new(C("MLSD", In, "MLSD [path]", "Machine-readable directory listing.", (c, s, r) => ListCommand(c, s, r, ListingKind.Machine))),
         new(C("MLST", In, "MLST [path]", "Machine-readable facts about one path.", Mlst)),
         new(C("SIZE", In, "SIZE <file>", "Size of a file in bytes.", Size) with { Argument = Needed }),
-        new(C("MDTM", In, "MDTM <file>", "Modification time of a file.", Mdtm) with { Argument = Needed }),
+        new(C("MDTM", In, "MDTM [YYYYMMDDHHMMSS] <file>", "Modification time of a file; with a time first, set it (UTC).", Mdtm)
+            with { Argument = Needed }),
     ];
 
     private static IEnumerable<Entry> FileCommands() =>
@@ -1133,7 +1207,14 @@ public static class Protocol
         new(C("RNFR", In, "RNFR <path>", "Rename from (followed by RNTO).", Rnfr) with { Argument = Needed, Writes = true }),
         new(C("RNTO", In, "RNTO <path>", "Rename to (after RNFR).", Rnto)
             with { Argument = Needed, Writes = true, Sequence = Sequence.AfterRenameFrom }),
+        new(C("MFMT", In, MfmtUsage, "Set the modification time of a file (UTC).", Mfmt) with { Argument = Needed, Writes = true }),
+        new(C("SITE UTIME", In, UtimeUsage, "Set the modification time (UTC), as ProFTPD.", Utime) with { Argument = Needed, Writes = true }),
+        new(C("SITE CHMOD", In, ChmodUsage, "Set the Unix permissions of a file or folder.", Chmod) with { Argument = Needed, Writes = true }),
     ];
+
+    private const string MfmtUsage = "MFMT YYYYMMDDHHMMSS[.sss] <path>";
+    private const string UtimeUsage = "SITE UTIME YYYYMMDDhhmm[ss] <path> | SITE UTIME <path> <atime> <mtime> <ctime> UTC";
+    private const string ChmodUsage = "SITE CHMOD <octal mode> <path>";
 
     private static IEnumerable<Entry> TransferCommands() =>
     [
@@ -1244,11 +1325,21 @@ public static class Protocol
     private static Outcome Feat(Context context, Session session, Request request)
     {
         var mlst = "MLST " + string.Concat(Listing.AllFacts.Select(f => f + (session.Facts.Contains(f) ? "*;" : ";")));
-        string[] builtIn = ["EPRT", "EPSV", "MDTM", mlst, "PASV", "REST STREAM", "SIZE", "TVFS", "UTF8"];
+        string[] builtIn = ["EPRT", "EPSV", "MDTM", "MFMT", mlst, "PASV", "REST STREAM", "SIZE", "TVFS", "UTF8"];
         string[] tls = context.Options.TlsEnabled ? ["AUTH TLS", "PBSZ", "PROT"] : [];
-        var features = builtIn.Concat(tls).Concat(Visible(context, session, _ => true).Select(c => c.Feature).OfType<string>())
+        var plugins = Visible(context, session, _ => true).Select(c => c.Feature).OfType<string>().Select(f => Starred(f, session.Choices));
+        var features = builtIn.Concat(tls).Concat(plugins)
             .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal);
         return Out.Reply(session, new Reply(211, [.. features.Select(f => " " + f).Prepend("Features:").Append("End")]));
+    }
+
+    /// <summary>A feature such as <c>HASH SHA-1;SHA-256*;MD5</c> stars its current option: the session's choice, if it made one.</summary>
+    private static string Starred(string feature, ImmutableDictionary<string, string> choices)
+    {
+        var (name, options) = Request.SplitFirst(feature);
+        if (options.Length == 0 || !choices.TryGetValue(name, out var chosen)) return feature;
+        var items = options.Split(';').Select(o => o.TrimEnd('*')).Select(o => o.Equals(chosen, StringComparison.OrdinalIgnoreCase) ? o + "*" : o);
+        return $"{name} {string.Join(';', items)}";
     }
 
     private static Outcome Opts(Context context, Session session, Request request)
@@ -1268,7 +1359,8 @@ public static class Protocol
     private static Outcome SetFacts(Session session, string value)
     {
         var wanted = value.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(f => f.ToLowerInvariant()).Where(Listing.AllFacts.Contains).Distinct().ToImmutableArray();
+            .Select(f => Listing.AllFacts.FirstOrDefault(known => known.Equals(f, StringComparison.OrdinalIgnoreCase)))
+            .OfType<string>().Distinct().ToImmutableArray();
         return Out.Reply(session with { Facts = wanted }, 200, "MLST OPTS " + string.Concat(wanted.Select(f => f + ";")));
     }
 
@@ -1482,8 +1574,74 @@ public static class Protocol
     private static Outcome Size(Context context, Session session, Request request) =>
         WithFile(session, request.Argument, (_, entry) => Out.Reply(session, 213, entry.Size.ToString(CultureInfo.InvariantCulture)));
 
-    private static Outcome Mdtm(Context context, Session session, Request request) =>
-        WithFile(session, request.Argument, (_, entry) => Out.Reply(session, 213, Listing.Timestamp(entry.Modified)));
+    // "MDTM 20201231235959 name" sets the time, as vsftpd does; a file whose whole name is "20201231235959 name" is read instead.
+    private static Outcome Mdtm(Context context, Session session, Request request)
+    {
+        var (head, tail) = Request.SplitFirst(request.Argument);
+        if (tail.Trim().Length == 0 || Listing.ParseTime(head) is not { } time)
+            return WithFile(session, request.Argument, (_, entry) => Out.Reply(session, 213, Listing.Timestamp(entry.Modified)));
+        return WithEntry(session, request.Argument, (_, entry) => entry switch
+        {
+            { IsDirectory: false } => Out.Reply(session, 213, Listing.Timestamp(entry.Modified)),
+            _ when session.User!.ReadOnly => Out.Reply(session, Reply.ReadOnlyUser),
+            _ => SetModified(session, tail, time, new Reply(213, "File modification time set.")),
+        });
+    }
+
+    /// <summary>MFMT (draft-somers-ftp-mfxx): the time in UTC, answered with the time that was set.</summary>
+    private static Outcome Mfmt(Context context, Session session, Request request)
+    {
+        var (head, tail) = Request.SplitFirst(request.Argument.TrimStart());
+        if (tail.Trim().Length == 0 || Listing.ParseTime(head) is not { } time) return Out.Reply(session, Reply.Syntax(MfmtUsage));
+        return SetModified(session, tail, time, new Reply(213, $"Modify={Listing.Timestamp(time)}; {tail}"));
+    }
+
+    /// <summary>
+    /// ProFTPD's two forms: <c>SITE UTIME 202012312359[59] path</c>, and <c>SITE UTIME path atime mtime ctime UTC</c>
+    /// (the form lftp and rsync-like tools send), which sets the modification time from mtime.
+    /// </summary>
+    private static Outcome Utime(Context context, Session session, Request request)
+    {
+        var text = request.Argument.Trim();
+        var words = text.Split(' ');
+        if (words is [.., var atime, var mtime, var ctime, var zone] && words.Length >= 5 && zone.Equals("UTC", StringComparison.OrdinalIgnoreCase)
+            && Listing.ParseTime(atime) is not null && Listing.ParseTime(mtime) is { } modified && Listing.ParseTime(ctime) is not null)
+        {
+            var path = text[..(text.Length - $"{atime} {mtime} {ctime} {zone}".Length)].TrimEnd();
+            if (path.Length > 0) return SetModified(session, path, modified, new Reply(200, "SITE UTIME command successful."));
+        }
+        var (head, tail) = Request.SplitFirst(text);
+        return tail.Trim().Length > 0 && head.Length is 12 or 14 && Listing.ParseTime(head, minutesOnly: true) is { } time
+            ? SetModified(session, tail, time, new Reply(200, "SITE UTIME command successful."))
+            : Out.Reply(session, Reply.Syntax(UtimeUsage));
+    }
+
+    private static Outcome SetModified(Session session, string argument, DateTime time, Reply success) =>
+        WithPath(session, argument, path => Out.Do(session, new Effect.SetModified(path, time), result => result switch
+        {
+            EffectResult.Done => Out.Reply(session, success),
+            EffectResult.Failed f => Out.Reply(session, 550, f.Reason),
+            _ => throw Unexpected(result),
+        }));
+
+    /// <summary>SITE CHMOD: octal mode bits, less those <c>[server] chmod_mask</c> forbids; the reply names the mode set.</summary>
+    private static Outcome Chmod(Context context, Session session, Request request)
+    {
+        if (!context.Options.UnixModes)
+            return Out.Reply(session, 502, "SITE CHMOD is not available: this server runs on Windows, whose files have no Unix permissions.");
+        var (head, tail) = Request.SplitFirst(request.Argument.TrimStart());
+        if (tail.Trim().Length == 0 || head.Length is 0 or > 4 || !head.All(c => c is >= '0' and <= '7'))
+            return Out.Reply(session, Reply.Syntax(ChmodUsage));
+        var mode = Convert.ToInt32(head, 8) & ~context.Options.ChmodMask;
+        return WithPath(session, tail, path => path == "/"
+            ? Out.Reply(session, 550, "The permissions of your home folder cannot be changed.")
+            : Out.Do(session, new Effect.SetMode(path, mode), result => result switch
+            {
+                EffectResult.Done => Out.Reply(session, 200, $"SITE CHMOD command successful; mode {Listing.Octal(mode)}."),
+                EffectResult.Failed f => Out.Reply(session, 550, f.Reason),
+                _ => throw Unexpected(result),
+            }));
+    }
 
     private static Outcome Mlst(Context context, Session session, Request request) =>
         WithEntry(session, request.HasArgument ? request.Argument : ".", (path, entry) => entry is null
@@ -1906,13 +2064,16 @@ public static class Protocol
     public static Command PluginCommand(string verb, Access access, string usage, string help, string origin, PluginHandler handler,
         string? feature = null) =>
         new(verb, access, usage, help, (context, session, request) =>
-            Out.Do(session, new Effect.RunPlugin(origin, request, handler), result => result switch
+            Out.Do(session, new Effect.RunPlugin(origin, request, handler) { Choices = session.Choices }, result => result switch
             {
-                EffectResult.PluginReply { Reply: { } reply } => Out.Reply(session, reply),
-                EffectResult.PluginReply => Replaced(context, session, request),
+                EffectResult.PluginReply { Reply: { } reply } answer => Out.Reply(Chosen(session, answer), reply),
+                EffectResult.PluginReply answer => Replaced(context, Chosen(session, answer), request),
                 _ => throw Unexpected(result),
             }))
         { Origin = origin, Feature = feature };
+
+    private static Session Chosen(Session session, EffectResult.PluginReply answer) =>
+        answer.Choices is { } choices ? session with { Choices = choices } : session;
 
     private static Outcome Replaced(Context context, Session session, Request request) =>
         context.Commands.Find(request.Verb)?.Replaced is { } builtIn

@@ -29,6 +29,8 @@ public sealed record ServerConfig
     public string Banner { get; init; } = "ScriptFtp ready.";
     /// <summary>Whether STOR may replace an existing file.</summary>
     public bool AllowOverwrite { get; init; }
+    /// <summary>Mode bits SITE CHMOD never sets (<c>chmod_mask</c>, octal like a umask).</summary>
+    public int ChmodMask { get; init; } = ServerOptions.DefaultChmodMask;
     /// <summary>A session idle this long is closed with 421.</summary>
     public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromMinutes(5);
     /// <summary>A data connection (or a control reply) that makes no progress for this long is dropped.</summary>
@@ -79,7 +81,10 @@ public sealed record ServerConfig
     public TimeSpan ShutdownGrace { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>The options the protocol core needs.</summary>
-    public ServerOptions Options => new(Banner, AllowOverwrite) { TlsEnabled = Certificate is not null };
+    public ServerOptions Options => new(Banner, AllowOverwrite)
+    {
+        TlsEnabled = Certificate is not null, UnixModes = !OperatingSystem.IsWindows(), ChmodMask = ChmodMask,
+    };
 
     /// <summary>Addresses that may log in without TLS (<c>[tls] plain_allowed_from</c>); the default is loopback.</summary>
     internal ImmutableArray<Security.AddressRange> PlainAllowedFrom { get; init; } =
@@ -145,10 +150,20 @@ public sealed record ServerConfig
             MaxConnections = server.Int32("max_connections", defaults.MaxConnections, 1, 100_000),
             MaxConnectionsPerAddress = server.Int32("max_connections_per_address", defaults.MaxConnectionsPerAddress, 1, 100_000),
             ShutdownGrace = Duration(server, "shutdown_grace", defaults.ShutdownGrace, 0),
+            ChmodMask = OctalMask(server, "chmod_mask", defaults.ChmodMask),
         };
         if (config.Banner.Contains('\n') || config.Banner.Contains('\r')) throw server.Error("banner", "banner must be a single line");
         server.RejectUnknown();
         return config;
+    }
+
+    /// <summary>An octal mode mask written as a string ("7002"), so that it reads as it does for chmod and umask.</summary>
+    private static int OctalMask(TomlTableReader section, string key, int fallback)
+    {
+        var text = section.String(key, Listing.Octal(fallback));
+        if (text.Length is 0 or > 4 || !text.All(c => c is >= '0' and <= '7'))
+            throw section.Error(key, $"{key} must be 1 to 4 octal digits as a string, like \"7002\" (got \"{text}\")");
+        return Convert.ToInt32(text, 8);
     }
 
     private static ServerConfig ReadPassive(ServerConfig config, TomlTableReader passive)

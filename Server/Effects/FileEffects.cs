@@ -18,6 +18,8 @@ internal static class FileEffects
                 Effect.RemoveDirectory r => RemoveDirectory(files, r.Path),
                 Effect.DeleteFile d => DeleteFile(files, d.Path),
                 Effect.Rename r => Rename(files, r.From, r.To),
+                Effect.SetModified m => Change(files, m.Path, (full, entry) => SetModified(full, entry, m.Utc)),
+                Effect.SetMode m => Change(files, m.Path, (full, _) => SetMode(full, m.Mode)),
                 _ => throw new ArgumentException($"not a file-system effect: {effect.GetType().Name}", nameof(effect)),
             };
         }
@@ -70,6 +72,28 @@ internal static class FileEffects
         if (full is null || entry is null) return Failed(Reasons.NoSuchFile(path));
         File.Delete(full);
         return Done;
+    }
+
+    /// <summary>Changes an entry in place: a path outside the home, or to nothing, is missing.</summary>
+    private static EffectResult Change(UserFiles files, string path, Action<string, FileEntry> change)
+    {
+        var full = files.Physical(path);
+        if (full is null || UserFiles.Describe(full) is not { } entry) return Failed(Reasons.Missing(path));
+        change(full, entry);
+        return Done;
+    }
+
+    private static void SetModified(string full, FileEntry entry, DateTime utc)
+    {
+        if (entry.IsDirectory) Directory.SetLastWriteTimeUtc(full, utc);
+        else File.SetLastWriteTimeUtc(full, utc);
+    }
+
+    private static void SetMode(string full, int mode)
+    {
+        // The core offers SITE CHMOD only where there are Unix modes.
+        if (OperatingSystem.IsWindows()) throw new PlatformNotSupportedException("Windows files have no Unix mode bits.");
+        File.SetUnixFileMode(full, (UnixFileMode)mode);
     }
 
     private static EffectResult Rename(UserFiles files, string from, string to)

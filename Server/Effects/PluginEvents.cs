@@ -14,7 +14,7 @@ internal static class PluginEvents
         switch (effect)
         {
             case Effect.RunPlugin run:
-                return new EffectResult.PluginReply(await run.Handler(session, run.Request, files, cancel));
+                return await run.Handler(session, run.Request, files, run.Choices, cancel);
             case Effect.Notify notify:
                 Tell(hooks, session, notify.Event);
                 return Done;

@@ -93,12 +93,12 @@ public sealed class UserFiles
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
     }
 
-    private static FileEntry Entry(FileSystemInfo info) => info switch
+    private static FileEntry Entry(FileSystemInfo info) => (info switch
     {
         FileInfo f => new FileEntry(f.Name, false, f.Length, f.LastWriteTimeUtc),
         DirectoryInfo d => new FileEntry(d.Name, true, 0, d.LastWriteTimeUtc),
         _ => throw new InvalidOperationException("unknown file system entry"),
-    };
+    }) with { Mode = OperatingSystem.IsWindows() ? null : (int)info.UnixFileMode };
 
     /// <summary>A fresh hidden name in the folder of <paramref name="physicalTarget"/> for an upload in progress.</summary>
     public static string PartialFor(string physicalTarget) =>

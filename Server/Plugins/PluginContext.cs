@@ -71,6 +71,29 @@ public sealed class PluginContext
     public ImmutableArray<SessionView> Sessions() =>
         User is { Admin: true } ? _sessions() : throw new UnauthorizedAccessException("Only administrators may list sessions.");
 
+    /// <summary>
+    /// This session's choice for a feature (the first word of a FEAT line, e.g. <c>HASH</c>), as an earlier command of this
+    /// session made it with <see cref="Choose"/>; null when none was made.
+    /// </summary>
+    public string? Choice(string feature) => Choices.GetValueOrDefault(feature);
+
+    /// <summary>
+    /// Records a choice for the rest of this session (e.g. <c>OPTS HASH SHA-512</c> chooses SHA-512 for HASH); it takes effect
+    /// with this command's reply. A FEAT line of this name that lists options (<c>HASH SHA-1;SHA-256*;MD5</c>) then stars the
+    /// chosen one. Only command handlers can choose: elsewhere the choice is dropped.
+    /// </summary>
+    /// <exception cref="ArgumentException">The feature is not one word, or the value is not one FEAT option.</exception>
+    public void Choose(string feature, string value)
+    {
+        if (feature.Length == 0 || feature.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
+            throw new ArgumentException($"\"{feature}\" is not a feature name: one word", nameof(feature));
+        if (value.Length == 0 || value.Any(c => char.IsWhiteSpace(c) || char.IsControl(c) || c is ';' or '*'))
+            throw new ArgumentException($"\"{value}\" is not a FEAT option: one word without ; or *", nameof(value));
+        Choices = Choices.SetItem(feature, value);
+    }
+
+    internal ImmutableDictionary<string, string> Choices { get; set; } = ScriptFtp.Session.NoChoices;
+
     /// <summary>Return this from a command handler to run the command it replaced (the built-in one, or the one an earlier plugin registered).</summary>
     public Reply? BuiltIn() => null;
 

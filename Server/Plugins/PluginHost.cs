@@ -245,8 +245,14 @@ internal sealed class PluginHost : IServerHooks, IDisposable
 
     /// <summary>What the core carries for one plugin command: its handler, run under the time limit for the calling session.</summary>
     private PluginHandler HandlerFor(LoadedPlugin plugin, CommandRegistration command) =>
-        (session, request, files, cancel) => RunAsync(plugin, $"{request.Verb} handler", command.Handler,
-            token => Context(plugin, session, request, Caller(session, files), token), cancel);
+        async (session, request, files, choices, cancel) =>
+        {
+            PluginContext? context = null;
+            var reply = await RunAsync(plugin, $"{request.Verb} handler", command.Handler,
+                token => context = Context(plugin, session, request, Caller(session, files), token, choices: choices), cancel);
+            var after = context?.Choices;
+            return new EffectResult.PluginReply(reply) { Choices = after is null || after == choices ? null : after };
+        };
 
     /// <summary>
     /// Events other than before-upload do not hold the session up: they run in the background, in order for each session,
@@ -320,12 +326,13 @@ internal sealed class PluginHost : IServerHooks, IDisposable
 
     /// <summary>One handler's context: the caller shared by the call, the log, settings and time limit its plugin's own.</summary>
     private PluginContext Context(LoadedPlugin plugin, SessionView session, Request? request, (PluginUser? User, PluginFiles? Files) caller,
-        CancellationToken cancel, string subject = "", long bytes = 0) =>
+        CancellationToken cancel, string subject = "", long bytes = 0, ImmutableDictionary<string, string>? choices = null) =>
         new(plugin.Name, session, request, caller.User, caller.Files, plugin.Log.ForSession(session), plugin.Settings,
             () => _host?.SessionViews() ?? [], cancel)
         {
             EventSubject = subject,
             EventBytes = bytes,
+            Choices = choices ?? Session.NoChoices,
         };
 
     public void Dispose()

@@ -16,6 +16,9 @@ public class ConfigTests
         config.Port.ShouldBe(2121);
         config.Listen.ShouldBe(IPAddress.IPv6Any);
         config.AllowOverwrite.ShouldBeFalse();
+        config.ChmodMask.ShouldBe(Convert.ToInt32("7002", 8));
+        config.Options.ChmodMask.ShouldBe(config.ChmodMask);
+        Bind("[server]\nchmod_mask = \"022\"\n").ChmodMask.ShouldBe(Convert.ToInt32("22", 8));
         config.Root.ShouldBe(Repo.File("ftproot"));
         config.PluginSettings.ShouldContainKey("quota");
     }
@@ -65,6 +68,9 @@ public class ConfigTests
     [TestCase("[server]\nidle_timeout = 0\n", "ftp.toml(2,", "idle_timeout must be between")]
     [TestCase("[server]\nidle_timeout = 5000000\n", "ftp.toml(2,", "one week")]
     [TestCase("[security]\nlockout = 1e12\n", "ftp.toml(2,", "lockout")]
+    [TestCase("[server]\nchmod_mask = \"7008\"\n", "ftp.toml(2,", "chmod_mask must be 1 to 4 octal digits")]
+    [TestCase("[server]\nchmod_mask = \"17002\"\n", "ftp.toml(2,", "chmod_mask must be 1 to 4 octal digits")]
+    [TestCase("[server]\nchmod_mask = 7002\n", "ftp.toml(2,", "chmod_mask")]
     public void Bad_values_are_reported_with_file_line_and_column(string toml, string position, string mention)
     {
         var error = Should.Throw<TomlException>(() => Bind(toml));

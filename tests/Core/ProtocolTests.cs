@@ -43,6 +43,7 @@ public class ProtocolTests
                 Effect.Stat s => new EffectResult.Stat(Entries.GetValueOrDefault(s.Path)),
                 Effect.List l => new EffectResult.Listing([.. Entries.Where(e => e.Key != "/" && VirtualPath.Parent(e.Key) == l.Path).Select(e => e.Value)]),
                 Effect.MakeDirectory or Effect.RemoveDirectory or Effect.DeleteFile or Effect.Rename => new EffectResult.Done(),
+                Effect.SetModified or Effect.SetMode => new EffectResult.Done(),
                 Effect.OpenPassive => new EffectResult.Listening(new IPEndPoint(Local.Address, 50000), Local.Address),
                 Effect.SendFile s => new EffectResult.Transferred(42 - s.Offset, TimeSpan.FromMilliseconds(1)),
                 Effect.SendText t => new EffectResult.Transferred(t.Text.Length, TimeSpan.FromMilliseconds(1)),
@@ -498,7 +499,8 @@ public class ProtocolTests
         feat.Lines.ShouldContain(" UTF8");
         feat.Lines.ShouldContain(" EPSV");
         feat.Lines.ShouldContain(" REST STREAM");
-        feat.Lines.ShouldContain(" MLST type*;size*;modify*;perm*;");
+        feat.Lines.ShouldContain(" MLST type*;size*;modify*;perm*;UNIX.mode*;");
+        feat.Lines.ShouldContain(" MFMT");
         Run(world, session, "OPTS UTF8 ON").Replies[0].Code.ShouldBe(200);
         var facts = Run(world, session, "OPTS MLST type;size;");
         facts.Replies[0].Lines[0].ShouldBe("MLST OPTS type;size;");
@@ -539,6 +541,31 @@ public class ProtocolTests
         // A file lists as itself, made whole by the core.
         Run(world, session, "NLST d/a.txt").Replies[0].Code.ShouldBe(226);
         world.Performed.OfType<Effect.SendText>().Last().Text.ShouldBe("d/a.txt\r\n");
+    }
+
+    [Test]
+    public void Time_setting_commands_parse_to_one_utc_time_and_chmod_masks_or_is_502_without_unix_modes()
+    {
+        var world = World.Create("/a b.txt");
+        var session = LoggedIn(world);
+        var want = new DateTime(2021, 3, 4, 5, 6, 7, DateTimeKind.Utc);
+        Run(world, session, "MFMT 20210304050607 a b.txt").Replies[0].ShouldBe(new Reply(213, "Modify=20210304050607; a b.txt"));
+        world.Performed.Last().ShouldBe(new Effect.SetModified("/a b.txt", want));
+        Run(world, session, "SITE UTIME a b.txt 20000101000000 20210304050607 20000101000000 UTC").Replies[0].Code.ShouldBe(200);
+        world.Performed.Last().ShouldBe(new Effect.SetModified("/a b.txt", want));
+        Run(world, session, "SITE UTIME 202103040506 a b.txt").Replies[0].Code.ShouldBe(200);
+        world.Performed.Last().ShouldBe(new Effect.SetModified("/a b.txt", want.AddSeconds(-7)));
+        Run(world, session, "MDTM 20210304050607 a b.txt").Replies[0].Code.ShouldBe(213);
+        world.Performed.Last().ShouldBe(new Effect.SetModified("/a b.txt", want));
+        Listing.ParseTime("+0210304050607").ShouldBeNull();
+        Listing.ParseTime("20210304050607.5").ShouldBe(want.AddMilliseconds(500));
+
+        Run(world, session, "SITE CHMOD 4777 a b.txt").Replies[0].Code.ShouldBe(200);
+        world.Performed.Last().ShouldBe(new Effect.SetMode("/a b.txt", Convert.ToInt32("775", 8)));
+        var windows = Ctx with { Options = ServerOptions.Default with { UnixModes = false } };
+        var before = world.Performed.Count;
+        Run(world, session, "SITE CHMOD 644 a b.txt", windows).Replies[0].Code.ShouldBe(502);
+        world.Performed.Skip(before).OfType<Effect.SetMode>().ShouldBeEmpty();
     }
 
     [Test]

@@ -218,7 +218,7 @@ public class SessionRulesTests
     [Test]
     public void A_plugin_that_replaces_abor_runs_during_a_transfer_and_can_hand_back_to_the_built_in()
     {
-        PluginHandler handler = (_, _, _, _) => Task.FromResult<Reply?>(null);
+        PluginHandler handler = (_, _, _, _, _) => Task.FromResult(new EffectResult.PluginReply(null));
         var table = Protocol.BuiltIns.With(Protocol.PluginCommand("ABOR", Access.Anyone, "ABOR", "abort, logged", "audit.csx", handler));
         table.Find("ABOR")!.DuringTransfer.ShouldBeTrue("an override keeps the verb's place during transfers");
         var context = Ctx with { Commands = table };

@@ -37,10 +37,10 @@ public class PluginEventsTests
     public async Task A_plugin_command_runs_its_handler_for_the_session_and_request()
     {
         (SessionView, Request)? seen = null;
-        PluginHandler handler = (session, request, _, _) =>
+        PluginHandler handler = (session, request, _, _, _) =>
         {
             seen = (session, request);
-            return Task.FromResult<Reply?>(new Reply(200, "hi"));
+            return Task.FromResult(new EffectResult.PluginReply(new Reply(200, "hi")));
         };
         var request = new Request("HELLO", "there");
         var result = await PluginEvents.PerformAsync(new Effect.RunPlugin("hello.csx", request, handler), new Recorder(), Session, null,

@@ -57,15 +57,69 @@ public sealed class ShippedPluginsTests
     public async Task Feat_announces_hash_and_opts_hash_answers_while_other_options_reach_the_built_in()
     {
         await using var ftp = await RawFtp.LoginAsync(server.Port);
-        (await ftp.SendAsync("FEAT")).Text.Split('\n').ShouldContain(" HASH SHA-256*");
+        (await ftp.SendAsync("FEAT")).Text.Split('\n').ShouldContain(" HASH SHA-1;SHA-256*;SHA-512;MD5;CRC32");
         (await ftp.SendAsync("OPTS HASH")).Text.ShouldBe("200 SHA-256");
         (await ftp.SendAsync("OPTS hash sha-256")).Text.ShouldBe("200 SHA-256");
-        (await ftp.SendAsync("OPTS HASH MD5")).Code.ShouldBe(501);
+        (await ftp.SendAsync("OPTS HASH WHIRLPOOL")).Code.ShouldBe(501);
+        (await ftp.SendAsync("OPTS HASH sha-512")).Text.ShouldBe("200 SHA-512");
+        (await ftp.SendAsync("OPTS HASH")).Text.ShouldBe("200 SHA-512");
+        (await ftp.SendAsync("FEAT")).Text.Split('\n').ShouldContain(" HASH SHA-1;SHA-256;SHA-512*;MD5;CRC32");
+        var sha512 = Convert.ToHexStringLower(SHA512.HashData(Known));
+        (await ftp.SendAsync("HASH fox.txt")).Text.ShouldBe($"213 SHA-512 0-{Known.Length} {sha512} fox.txt");
+        (await ftp.SendAsync("OPTS HASH CRC32")).Text.ShouldBe("200 CRC32");
+        (await ftp.SendAsync("HASH fox.txt")).Text.ShouldBe($"213 CRC32 0-{Known.Length} {System.IO.Hashing.Crc32.HashToUInt32(Known):x8} fox.txt");
+
+        // The choice belongs to the session: another one still hashes with SHA-256.
+        await using var other = await RawFtp.LoginAsync(server.Port);
+        (await other.SendAsync("FEAT")).Text.Split('\n').ShouldContain(" HASH SHA-1;SHA-256*;SHA-512;MD5;CRC32");
+        (await other.SendAsync("OPTS HASH")).Text.ShouldBe("200 SHA-256");
         (await ftp.SendAsync("OPTS UTF8 ON")).Code.ShouldBe(200);
         (await ftp.SendAsync("OPTS MLST type;size;")).Text.ShouldBe("200 MLST OPTS type;size;");
         (await ftp.SendAsync("OPTS BOGUS")).Code.ShouldBe(501);
         (await ftp.SendAsync("OPTS")).Code.ShouldBe(501);
         server.Server.ShouldHaveLoggedNoErrors();
+    }
+
+    [Test]
+    public async Task Checksums_match_pythons_zlib_and_hashlib_for_a_multi_megabyte_file_and_a_range()
+    {
+        var python = ScriptFtp.Tests.Integration.Tools.Require("python3");
+        const string name = "big file é.bin";
+        var path = Path.Combine(server.Server.DemoHome, name);
+        ScriptFtp.Tests.Integration.Tools.WriteRandomFile(path, 3 * 1024 * 1024 + 7, seed: 13);
+        try
+        {
+            // Python's own answers: the CRC as zlib prints it, upper case, whole and for bytes 1000..2_000_000-1.
+            var script = """
+                import hashlib, sys, zlib
+                data = open(sys.argv[1], 'rb').read()
+                print('%08X' % zlib.crc32(data))
+                print('%08X' % zlib.crc32(data[1000:2000000]))
+                print('%08X' % zlib.crc32(data[5:]))
+                print(hashlib.sha1(data).hexdigest())
+                print(hashlib.sha512(data).hexdigest())
+                """;
+            var result = await ScriptFtp.Tests.Integration.Tools.RunAsync(python, ["-c", script, path]);
+            result.ExitCode.ShouldBe(0, result.Output);
+            var expected = ScriptFtp.Tests.Integration.Tools.Lines(result.Stdout);
+
+            await using var ftp = await RawFtp.LoginAsync(server.Port);
+            (await ftp.SendAsync($"XCRC {name}")).Text.ShouldBe($"250 {expected[0]}");
+            (await ftp.SendAsync($"XCRC {name} 1000 2000000")).Text.ShouldBe($"250 {expected[1]}");
+            (await ftp.SendAsync($"XCRC {name} 5")).Text.ShouldBe($"250 {expected[2]}");
+            (await ftp.SendAsync($"XSHA1 {name}")).Text.ShouldBe($"250 {expected[3]}");
+            (await ftp.SendAsync($"XSHA512 {name}")).Text.ShouldBe($"250 {expected[4]}");
+            (await ftp.SendAsync($"XCRC {name} 10 5")).Code.ShouldBe(501);
+            (await ftp.SendAsync($"XCRC {name} 0 999999999")).Code.ShouldBe(501);
+            (await ftp.SendAsync("XCRC missing.bin 0 10")).Code.ShouldBe(550);
+            (await ftp.SendAsync("XSHA1 ../../users.toml")).Code.ShouldBe(550);
+            (await ftp.SendAsync("XCRC")).Code.ShouldBe(501);
+            server.Server.ShouldHaveLoggedNoErrors();
+        }
+        finally
+        {
+            File.Delete(path);
+        }
     }
 
     [Test]
