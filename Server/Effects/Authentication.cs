@@ -14,7 +14,7 @@ internal sealed class Authentication(UserStore users, LoginGuard guard, TimeSpan
     public async Task<(EffectResult Result, UserFiles? Files)> LogInAsync(Effect.Authenticate attempt, IPAddress address, ILogger log,
         CancellationToken cancel)
     {
-        if (guard.Begin(address, attempt.Name) is LoginVerdict.Refused refused)
+        if (await BeginAsync(address, attempt.Name, cancel) is LoginVerdict.Refused refused)
         {
             log.Warning("Login refused: {What} is locked out for {Seconds:0} more seconds",
                 refused.Address ? address.ToString() : $"{attempt.Name} from {address}", refused.Remaining.TotalSeconds);
@@ -27,6 +27,7 @@ internal sealed class Authentication(UserStore users, LoginGuard guard, TimeSpan
         {
             // A timer, not a sleeping thread: thousands of failing connections cost no threads while they wait.
             if (failureDelay > TimeSpan.Zero) await Task.Delay(failureDelay, time, cancel);
+            guard.Failed(address, attempt.Name);
             return (Failed(attempt.Name, status, log), null);
         }
         guard.Succeeded(address, attempt.Name);
@@ -36,6 +37,22 @@ internal sealed class Authentication(UserStore users, LoginGuard guard, TimeSpan
             ? (new EffectResult.LoginFailed(LoginFailure.HomeUnavailable), null)
             : (new EffectResult.Authenticated(View(account)), files);
     }
+
+    // While every slot is held by a check still running, the attempt waits for one to end (on a timer, holding no thread):
+    // the right password sent on many connections at once must not look like guessing. Past the wait it is refused.
+    private async Task<LoginVerdict> BeginAsync(IPAddress address, string name, CancellationToken cancel)
+    {
+        var verdict = guard.Begin(address, name);
+        for (var waited = TimeSpan.Zero; verdict is LoginVerdict.Busy; waited += BusyPoll)
+        {
+            if (waited >= BusyLimit) return new LoginVerdict.Refused(BusyPoll, Address: false);
+            await Task.Delay(BusyPoll, time, cancel);
+            verdict = guard.Begin(address, name);
+        }
+        return verdict;
+    }
+
+    private static readonly TimeSpan BusyPoll = TimeSpan.FromMilliseconds(100), BusyLimit = TimeSpan.FromSeconds(20);
 
     /// <summary>The account as sessions see it; null when the account no longer exists.</summary>
     public static UserView? View(ImmutableDictionary<string, UserAccount> accounts, string name) =>

@@ -19,6 +19,12 @@ internal abstract record LoginVerdict
 
     /// <summary>Refused without checking the password; <paramref name="Address"/> tells an address ban from a user lockout.</summary>
     public sealed record Refused(TimeSpan Remaining, bool Address) : LoginVerdict;
+
+    /// <summary>The slots are all held by checks still running: ask again once one of them has ended.</summary>
+    public sealed record Busy : LoginVerdict;
+
+    /// <summary>The shared <see cref="Busy"/> instance.</summary>
+    public static LoginVerdict Wait { get; } = new Busy();
 }
 
 /// <summary>What <see cref="LoginGuard.BanChanged"/> reports: each ban and each lift, once.</summary>
@@ -59,7 +65,9 @@ internal sealed record LoginPolicy(int MaxFailures, int MaxAddressFailures, Time
 /// <item>an address that fails <c>MaxAddressFailures</c> times (many passwords or many names) is banned, longer each time.</item>
 /// </list>
 /// Each check takes its failure slot before it runs (<see cref="Begin"/>) and gives it back on success, so parallel
-/// connections cannot run more checks than the limits allow. Trusted networks are never counted. Memory is bounded by
+/// connections cannot run more checks than the limits allow. Only failures that have happened punish: while the slots are
+/// held by checks still running, a further attempt waits (<see cref="LoginVerdict.Busy"/>), so a client that opens many
+/// connections at once with the right password is never locked out. Trusted networks are never counted. Memory is bounded by
 /// pruning stale entries and by <c>maxTracked</c>. Thread-safe.
 /// </summary>
 internal sealed class LoginGuard(LoginPolicy policy, TimeProvider time, int maxTracked = 100_000)
@@ -112,18 +120,21 @@ internal sealed class LoginGuard(LoginPolicy policy, TimeProvider time, int maxT
             var byUser = Get(_users, (key, user), now);
             if (_bans.TryGetValue(key, out var ban) && ban.Until > now) verdict = new LoginVerdict.Refused(ban.Until - now, true);
             else if (byUser.LockedUntil is { } until && until > now) verdict = new LoginVerdict.Refused(until - now, false);
-            else if (byAddress.Count(now, policy.Window) >= policy.MaxAddressFailures)
+            else if (byAddress.Failed(now, policy.Window) >= policy.MaxAddressFailures)
             {
                 started = StartBan(key, now);
                 byAddress.Clear();
                 verdict = new LoginVerdict.Refused(started.Until - now, true);
             }
-            else if (byUser.Count(now, policy.Window) >= policy.MaxFailures)
+            else if (byUser.Failed(now, policy.Window) >= policy.MaxFailures)
             {
                 byUser.Clear();
                 byUser.LockedUntil = now + policy.Lockout;
                 verdict = new LoginVerdict.Refused(policy.Lockout, false);
             }
+            else if (byAddress.Count(now, policy.Window) >= policy.MaxAddressFailures
+                     || byUser.Count(now, policy.Window) >= policy.MaxFailures)
+                verdict = LoginVerdict.Wait;
             else
             {
                 byAddress.Add(now, user);
@@ -144,6 +155,19 @@ internal sealed class LoginGuard(LoginPolicy policy, TimeProvider time, int maxT
         {
             _users.Remove((key, user));
             if (_addresses.TryGetValue(key, out var failures) && failures.Forget(user) == 0) _addresses.Remove(key);
+        }
+    }
+
+    /// <summary>The check that <see cref="Begin"/> allowed failed: its slot now counts as a failure that punishes.</summary>
+    public void Failed(IPAddress address, string user)
+    {
+        var key = Addresses.Normalize(address);
+        if (IsTrusted(key)) return;
+        lock (_lock)
+        {
+            // After a success of the same user its slots are gone: the failure goes with them.
+            if (_users.TryGetValue((key, user), out var byUser)) byUser.Settle(user);
+            if (_addresses.TryGetValue(key, out var byAddress)) byAddress.Settle(user);
         }
     }
 
@@ -219,7 +243,8 @@ internal sealed class LoginGuard(LoginPolicy policy, TimeProvider time, int maxT
 
     private sealed class Failures
     {
-        private readonly Queue<(DateTimeOffset At, string User)> _failures = new();
+        // Oldest first. A slot is taken when a check begins and punishes only once the check has failed.
+        private readonly Queue<Slot> _slots = new();
 
         public DateTimeOffset? LockedUntil { get; set; }
 
@@ -227,28 +252,52 @@ internal sealed class LoginGuard(LoginPolicy policy, TimeProvider time, int maxT
 
         public void Add(DateTimeOffset now, string user)
         {
-            _failures.Enqueue((now, user));
+            _slots.Enqueue(new Slot(now, user));
             LastActivity = now;
         }
 
+        /// <summary>A running check of <paramref name="user"/> ended in failure; false when none was running.</summary>
+        public bool Settle(string user)
+        {
+            var slot = _slots.FirstOrDefault(s => s.Running && s.User == user);
+            if (slot is null) return false;
+            slot.Running = false;
+            return true;
+        }
+
+        /// <summary>Slots held within the window, running checks included.</summary>
         public int Count(DateTimeOffset now, TimeSpan window)
         {
-            while (_failures.Count > 0 && _failures.Peek().At <= now - window) _failures.Dequeue();
-            return _failures.Count;
+            while (_slots.Count > 0 && _slots.Peek().At <= now - window) _slots.Dequeue();
+            return _slots.Count;
+        }
+
+        /// <summary>Failures that have happened within the window.</summary>
+        public int Failed(DateTimeOffset now, TimeSpan window)
+        {
+            Count(now, window);
+            return _slots.Count(s => !s.Running);
         }
 
         public bool IsStale(DateTimeOffset now, TimeSpan window) =>
             (LockedUntil is not { } until || until <= now) && Count(now, window) == 0;
 
-        /// <summary>Drops the failures of <paramref name="user"/>, the slot its successful check held included; returns how many remain.</summary>
+        /// <summary>Drops the slots of <paramref name="user"/>, its successful check's included; returns how many remain.</summary>
         public int Forget(string user)
         {
-            var kept = _failures.Where(f => f.User != user).ToList();
-            _failures.Clear();
-            foreach (var failure in kept) _failures.Enqueue(failure);
-            return _failures.Count;
+            var kept = _slots.Where(f => f.User != user).ToList();
+            _slots.Clear();
+            foreach (var slot in kept) _slots.Enqueue(slot);
+            return _slots.Count;
         }
 
-        public void Clear() => _failures.Clear();
+        public void Clear() => _slots.Clear();
+
+        private sealed class Slot(DateTimeOffset at, string user)
+        {
+            public DateTimeOffset At { get; } = at;
+            public string User { get; } = user;
+            public bool Running { get; set; } = true;
+        }
     }
 }

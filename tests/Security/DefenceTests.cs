@@ -39,6 +39,26 @@ public sealed class DefenceTests
     }
 
     [Test]
+    public async Task Many_connections_logging_in_at_once_with_the_right_password_all_get_in()
+    {
+        // As FileZilla or lftp --parallel do: more logins at once than max_failed_logins, none of them wrong.
+        await using var server = await StartAsync(c => c with { MaxFailedLogins = 5 });
+        var connections = await Task.WhenAll(Enumerable.Range(0, 12).Select(_ => RawFtp.ConnectAsync(server.Port, from: Attacker)));
+        try
+        {
+            foreach (var c in connections) (await c.SendAsync($"USER {Demo}")).Code.ShouldBe(331);
+            var replies = await Task.WhenAll(connections.Select(c => c.SendAsync($"PASS {DemoPass}", TimeSpan.FromSeconds(60))));
+
+            replies.Select(r => r.Code).ShouldAllBe(code => code == 230);
+            server.Server.Host.Guard.BannedFor(Attacker).ShouldBeNull();
+        }
+        finally
+        {
+            foreach (var c in connections) await c.DisposeAsync();
+        }
+    }
+
+    [Test]
     public async Task A_connection_is_closed_after_three_failed_passwords_each_answered_after_the_delay()
     {
         var delay = TimeSpan.FromSeconds(1);

@@ -20,7 +20,11 @@ public class LoginGuardTests
 
     private static void Fail(LoginGuard guard, IPAddress address, string user, int times)
     {
-        for (var i = 0; i < times; i++) guard.Begin(address, user).ShouldBe(LoginVerdict.Allow);
+        for (var i = 0; i < times; i++)
+        {
+            guard.Begin(address, user).ShouldBe(LoginVerdict.Allow);
+            guard.Failed(address, user);
+        }
     }
 
     [Test]
@@ -42,9 +46,42 @@ public class LoginGuardTests
     public void Each_check_takes_its_slot_before_it_runs()
     {
         var (guard, _) = Create();
-        // Parallel attempts that have not failed yet hold their slots: the fourth is refused although none has finished.
+        // Parallel attempts that have not failed yet hold their slots: the fourth waits although none has finished.
         var verdicts = Enumerable.Range(0, 40).Select(_ => guard.Begin(Attacker, "alice")).ToList();
         verdicts.Count(v => v is LoginVerdict.Allowed).ShouldBe(3);
+        verdicts.Skip(3).ShouldAllBe(v => v is LoginVerdict.Busy);
+        // Once they have failed, the next attempt is refused and locks the user out for that address.
+        for (var i = 0; i < 3; i++) guard.Failed(Attacker, "alice");
+        guard.Begin(Attacker, "alice").ShouldBe(new LoginVerdict.Refused(TimeSpan.FromMinutes(5), false));
+    }
+
+    [Test]
+    public void Many_connections_with_the_right_password_at_once_wait_for_a_slot_and_never_lock_the_user_out()
+    {
+        var (guard, time) = Create();
+        for (var round = 0; round < 4; round++)
+        {
+            for (var i = 0; i < 3; i++) guard.Begin(Attacker, "alice").ShouldBe(LoginVerdict.Allow);
+            guard.Begin(Attacker, "alice").ShouldBeOfType<LoginVerdict.Busy>("all slots are held by running checks");
+            guard.Succeeded(Attacker, "alice");
+            time.Advance(TimeSpan.FromMilliseconds(100));
+        }
+        guard.Begin(Attacker, "alice").ShouldBe(LoginVerdict.Allow);
+        guard.BannedFor(Attacker).ShouldBeNull();
+    }
+
+    [Test]
+    public void A_running_check_of_another_user_at_the_address_is_not_taken_for_a_failure()
+    {
+        var (guard, _) = Create();
+        for (var i = 0; i < 5; i++) guard.Begin(Attacker, $"user{i}").ShouldBe(LoginVerdict.Allow);
+        guard.Failed(Attacker, "user0");
+        guard.Succeeded(Attacker, "user1");
+        // 6 per address: 3 still running, 1 failed, 1 given back by the success; two more may begin, the next waits.
+        guard.Begin(Attacker, "user5").ShouldBe(LoginVerdict.Allow);
+        guard.Begin(Attacker, "user6").ShouldBe(LoginVerdict.Allow);
+        guard.Begin(Attacker, "user7").ShouldBeOfType<LoginVerdict.Busy>();
+        guard.BannedFor(Attacker).ShouldBeNull("only one check has failed");
     }
 
     [Test]
@@ -69,7 +106,8 @@ public class LoginGuardTests
     public void An_admin_lifts_a_ban_and_sees_the_bans()
     {
         var (guard, _) = Create();
-        for (var i = 0; i < 7; i++) guard.Begin(Attacker, $"user{i}");
+        for (var i = 0; i < 6; i++) Fail(guard, Attacker, $"user{i}", 1);
+        guard.Begin(Attacker, "user6").ShouldBeOfType<LoginVerdict.Refused>();
         guard.Bans().ShouldHaveSingleItem().Address.ShouldBe(Attacker);
         BanChanges(guard, out var changes);
 
@@ -87,7 +125,7 @@ public class LoginGuardTests
         Fail(guard, Attacker, "admin", 2);
         guard.Begin(Attacker, "demo").ShouldBe(LoginVerdict.Allow);
         guard.Succeeded(Attacker, "demo");
-        guard.Begin(Attacker, "admin").ShouldBe(LoginVerdict.Allow);
+        Fail(guard, Attacker, "admin", 1);
         guard.Begin(Attacker, "admin").ShouldBeOfType<LoginVerdict.Refused>("the valid login to another account reset nothing");
     }
 
@@ -105,9 +143,9 @@ public class LoginGuardTests
     {
         var (guard, _) = Create();
         var mapped = Attacker.MapToIPv6();
-        guard.Begin(mapped, "alice");
-        guard.Begin(Attacker, "alice");
-        guard.Begin(mapped, "alice");
+        Fail(guard, mapped, "alice", 1);
+        Fail(guard, Attacker, "alice", 1);
+        Fail(guard, mapped, "alice", 1);
         guard.Begin(Attacker, "alice").ShouldBeOfType<LoginVerdict.Refused>();
         guard.Begin(mapped, "alice").ShouldBeOfType<LoginVerdict.Refused>();
     }
