@@ -12,6 +12,9 @@ namespace ScriptFtp;
 /// </summary>
 internal sealed class UserStore : IDisposable
 {
+    // One entry per user remembered, about 200 bytes each: ten thousand users take 2 MiB at most.
+    private const int MaxRemembered = 10_000;
+
     private static readonly TimeSpan _debounceDelay = TimeSpan.FromMilliseconds(200);
     private static readonly StringComparison _pathComparison =
         OperatingSystem.IsWindows() || OperatingSystem.IsMacOS() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
@@ -22,6 +25,7 @@ internal sealed class UserStore : IDisposable
     private readonly ILogger _log;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly HashSlots _hashing = HashSlots.PerCore();
+    private readonly VerificationCache _verified = new(MaxRemembered);
 
     private ImmutableDictionary<string, UserAccount> _users =
         ImmutableDictionary<string, UserAccount>.Empty.WithComparers(StringComparer.Ordinal);
@@ -94,20 +98,30 @@ internal sealed class UserStore : IDisposable
     public string HomePath(UserAccount user) => _homes.PathOf(user);
 
     /// <summary>
-    /// <see cref="Authenticate"/> on the thread pool, with at most one hash per core running at once (the rest wait
-    /// without a thread), so that a burst of logins neither blocks the sockets' threads nor takes 19 MiB per attempt.
+    /// <see cref="Authenticate"/>. A password already proved right for the user's current record is answered at once from
+    /// the verification cache; any other check runs on the thread pool, with at most one hash per core running at once
+    /// (the rest wait without a thread), so that a burst of logins neither blocks the sockets' threads nor takes 19 MiB
+    /// per attempt.
     /// </summary>
-    public Task<(AuthStatus Status, UserAccount? User)> AuthenticateAsync(string name, string password, CancellationToken cancel) =>
-        _hashing.RunAsync(() => Authenticate(name, password), cancel);
+    public Task<(AuthStatus Status, UserAccount? User)> AuthenticateAsync(string name, string password, CancellationToken cancel)
+    {
+        ArgumentNullException.ThrowIfNull(password);
+        return Remembered(name, password) is { } known
+            ? Task.FromResult(known)
+            : _hashing.RunAsync(() => Authenticate(name, password), cancel);
+    }
 
     /// <summary>
-    /// Checks a login, on the calling thread (see <see cref="AuthenticateAsync"/>). Spends at least the time of one
-    /// current hash whether or not the user exists. A banned user gets <see cref="AuthStatus.Banned"/> only after giving
-    /// the right password (the ban is not revealed to guessers).
+    /// Checks a login, on the calling thread (see <see cref="AuthenticateAsync"/>). Unless the password was already proved
+    /// right for the user's current record, spends at least the time of one current hash whether or not the user exists,
+    /// and remembers a success. A banned user gets <see cref="AuthStatus.Banned"/> only after giving the right password
+    /// (the ban is not revealed to guessers).
     /// </summary>
     public (AuthStatus Status, UserAccount? User) Authenticate(string name, string password)
     {
         ArgumentNullException.ThrowIfNull(password);
+        if (Remembered(name, password) is { } known)
+            return known;
         var users = Users;
         if (name is null || !users.TryGetValue(name, out var user))
         {
@@ -119,8 +133,19 @@ internal sealed class UserStore : IDisposable
             Passwords.Verify(Passwords.DummyHash, password); // plain text or an old hash: at least the cost of a current one
         if (!ok)
             return (AuthStatus.BadCredentials, null);
-        return user.Banned ? (AuthStatus.Banned, user) : (AuthStatus.Ok, user);
+        _verified.Remember(user, password);
+        return Outcome(user);
     }
+
+    /// <summary>How many users have a remembered password (for tests and diagnostics).</summary>
+    public int RememberedCount => _verified.Count;
+
+    /// <summary>The outcome for a password already proved right for the user's current record; null otherwise.</summary>
+    private (AuthStatus Status, UserAccount? User)? Remembered(string? name, string password) =>
+        name is not null && Users.TryGetValue(name, out var user) && _verified.IsVerified(user, password) ? Outcome(user) : null;
+
+    private static (AuthStatus Status, UserAccount? User) Outcome(UserAccount user) =>
+        user.Banned ? (AuthStatus.Banned, user) : (AuthStatus.Ok, user);
 
     /// <summary>
     /// Replaces a stored password that <see cref="Passwords.NeedsRehash"/> (hand-written plain text, an old PBKDF2 hash)
@@ -426,6 +451,9 @@ internal sealed class UserStore : IDisposable
         }
         CreateHomes(users.Values);
         Volatile.Write(ref _users, users);
+        // After the new users are in force: a check still running against an old record may remember it, but an entry
+        // only ever matches the record it was made for.
+        _verified.Retain(users);
         Notify(users);
     }
 

@@ -32,6 +32,25 @@ public sealed class AdminHandEditTests
     }
 
     [Test]
+    public async Task HandChangedPassword_StopsTheOldOneAtOnce_ThoughALoginRememberedIt()
+    {
+        await using var server = await StartAsync();
+        (await TryLoginAsync(server.Port, Demo, DemoPass)).Code.ShouldBe(230);
+        (await TryLoginAsync(server.Port, Demo, DemoPass)).Code.ShouldBe(230); // the second one from the verification cache
+
+        var text = File.ReadAllText(server.UsersFile);
+        text.ShouldContain(TestHashes.Of(DemoPass));
+        File.WriteAllText(server.UsersFile, text.Replace(TestHashes.Of(DemoPass), TestHashes.Of("demo-changed"), StringComparison.Ordinal));
+
+        // Once the edit is in force, the old password is refused from the very next login on.
+        (await Tools.EventuallyAsync(async () => (await TryLoginAsync(server.Port, Demo, "demo-changed")).Code == 230, PickUp))
+            .ShouldBeTrue("the new password must work within a few seconds");
+        (await TryLoginAsync(server.Port, Demo, DemoPass)).Code.ShouldBe(530);
+        (await TryLoginAsync(server.Port, Demo, "demo-changed")).Code.ShouldBe(230);
+        (await TryLoginAsync(server.Port, Demo, DemoPass)).Code.ShouldBe(530);
+    }
+
+    [Test]
     public async Task HandEditedPlainTextPassword_Works_IsHashedAtLogin_AndALaterAdminChangeKeepsTheHandEdit()
     {
         await using var server = await StartAsync();
