@@ -101,19 +101,28 @@ internal static class Program
         return 0;
     }
 
-    /// <summary>Console gets one line per event; the file also gets stack traces.</summary>
-    private static Logger CreateLogger(ServerConfig config)
-    {
-        var setup = new LoggerConfiguration()
+    /// <summary>
+    /// Console gets one line per event; the file also gets stack traces. Both are written by one background thread, so that
+    /// a session never waits for a write (a line per command, at thousands of commands a second, cost a third of the
+    /// login rate when written in place). No line is dropped: when the queue is full, loggers wait. The file is written
+    /// in blocks and flushed at least every second; disposing the logger drains the queue and flushes the file.
+    /// </summary>
+    private static Logger CreateLogger(ServerConfig config) =>
+        new LoggerConfiguration()
             .MinimumLevel.Is(config.LogLevel)
-            .WriteTo.Console(outputTemplate: "{Timestamp:HH:mm:ss} [{Level:u3}] {Session}{Message:lj}{NewLine}",
-                formatProvider: CultureInfo.InvariantCulture);
-        if (config.LogFile is { } file)
-            setup = setup.WriteTo.File(file, rollingInterval: RollingInterval.Day, retainedFileCountLimit: 14,
-                formatProvider: CultureInfo.InvariantCulture,
-                outputTemplate: "{Timestamp:yyyy-MM-dd HH:mm:ss.fff zzz} [{Level:u3}] {Session}{Message:lj}{NewLine}{Exception}");
-        return setup.CreateLogger();
-    }
+            .WriteTo.Async(sinks =>
+            {
+                sinks.Console(outputTemplate: "{Timestamp:HH:mm:ss} [{Level:u3}] {Session}{Message:lj}{NewLine}",
+                    formatProvider: CultureInfo.InvariantCulture);
+                if (config.LogFile is { } file)
+                    sinks.File(file, rollingInterval: RollingInterval.Day, retainedFileCountLimit: 14,
+                        formatProvider: CultureInfo.InvariantCulture, buffered: true, flushToDiskInterval: LogFlushInterval,
+                        outputTemplate: "{Timestamp:yyyy-MM-dd HH:mm:ss.fff zzz} [{Level:u3}] {Session}{Message:lj}{NewLine}{Exception}");
+            }, bufferSize: LogQueue, blockWhenFull: true)
+            .CreateLogger();
+
+    private const int LogQueue = 10_000;
+    private static readonly TimeSpan LogFlushInterval = TimeSpan.FromSeconds(1);
 
     private static int HashPassword()
     {
