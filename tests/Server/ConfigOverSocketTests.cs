@@ -83,6 +83,9 @@ public class ConfigOverSocketTests
                     (await ftp.ReadAsync()).Code.ShouldBe(226);
                     (await ftp.SendAsync("QUIT")).Code.ShouldBe(221);
                 }
+                // The file is written in blocks, but flushed every second: a running server's log is never far behind.
+                (await ScriptFtp.Tests.Integration.Tools.EventuallyAsync(() => LogText(folder).Contains("demo] STOR notes.txt",
+                    StringComparison.Ordinal), TimeSpan.FromSeconds(10))).ShouldBeTrue("the log file must be flushed while the server runs");
                 using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!) await kill.WaitForExitAsync();
                 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
                 await process.WaitForExitAsync(timeout.Token);
@@ -91,7 +94,8 @@ public class ConfigOverSocketTests
             {
                 if (!process.HasExited) process.Kill();
             }
-            var log = string.Concat(Directory.GetFiles(Path.Combine(folder.FullName, "logs")).Select(File.ReadAllText));
+            var log = LogText(folder);
+            log.ShouldContain("Stopped"); // the last line too: shutdown drains the queue and flushes the file
             log.ShouldContain("PASS ****");
             log.ShouldContain("Failed login for demo");
             log.ShouldContain("demo] Upload /notes.txt: 1234 bytes in");
@@ -103,5 +107,13 @@ public class ConfigOverSocketTests
         {
             folder.Delete(recursive: true);
         }
+    }
+
+    private static string LogText(DirectoryInfo folder)
+    {
+        var logs = Path.Combine(folder.FullName, "logs");
+        return Directory.Exists(logs)
+            ? string.Concat(Directory.GetFiles(logs).Select(f => File.ReadAllText(f)))
+            : "";
     }
 }
