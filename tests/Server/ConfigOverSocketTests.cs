@@ -84,8 +84,9 @@ public class ConfigOverSocketTests
                     (await ftp.SendAsync("QUIT")).Code.ShouldBe(221);
                 }
                 // The file is written in blocks, but flushed every second: a running server's log is never far behind.
-                (await ScriptFtp.Tests.Integration.Tools.EventuallyAsync(() => LogText(folder).Contains("demo] STOR notes.txt",
-                    StringComparison.Ordinal), TimeSpan.FromSeconds(10))).ShouldBeTrue("the log file must be flushed while the server runs");
+                var flushed = await ScriptFtp.Tests.Integration.Tools.EventuallyAsync(
+                    () => LogText(folder).Contains("demo] STOR notes.txt", StringComparison.Ordinal), TimeSpan.FromSeconds(10));
+                flushed.ShouldBeTrue("the log file must be flushed while the server runs");
                 using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!) await kill.WaitForExitAsync();
                 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
                 await process.WaitForExitAsync(timeout.Token);
