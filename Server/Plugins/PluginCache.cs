@@ -30,8 +30,6 @@ internal sealed class PluginCache(string folder, ILogger log)
     /// <summary>The cache of <paramref name="pluginsFolder"/>.</summary>
     public static PluginCache For(string pluginsFolder, ILogger log) => new(Path.Combine(pluginsFolder, FolderName), log);
 
-    public string Folder => folder;
-
     /// <summary>The key a script compiles under: any change to it, or to the build that compiles it, makes another key.</summary>
     public static byte[] Key(string name, string path, string display, string code)
     {
@@ -67,19 +65,21 @@ internal sealed class PluginCache(string folder, ILogger log)
         return script;
     }
 
-    /// <summary>Stores compiled scripts, each replacing its entry atomically; a failure is logged and costs only the next start's time.</summary>
+    /// <summary>Stores compiled scripts, each replacing its entry atomically; a failure is logged and costs only the next start's
+    /// time.</summary>
     public async Task WriteAsync(IEnumerable<(CompiledScript Script, byte[] Key)> scripts)
     {
         try
         {
             if (OperatingSystem.IsWindows()) Directory.CreateDirectory(folder);
             else Directory.CreateDirectory(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-            await Task.WhenAll(scripts.Select(s =>
-                AtomicFile.WriteAllBytesAsync(PathOf(s.Script.Name), Encode(s.Script, s.Key), newFileMode: UnixFileMode.UserRead | UnixFileMode.UserWrite)));
+            await Task.WhenAll(scripts.Select(s => AtomicFile.WriteAllBytesAsync(PathOf(s.Script.Name), Encode(s.Script, s.Key),
+                newFileMode: UnixFileMode.UserRead | UnixFileMode.UserWrite)));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            log.Warning("Cannot write the plugin cache in {Folder} ({Reason}); plugins will be compiled again at the next start", folder, e.Message);
+            log.Warning("Cannot write the plugin cache in {Folder} ({Reason}); plugins will be compiled again at the next start",
+                folder, e.Message);
         }
     }
 

@@ -35,8 +35,8 @@ internal static class PluginLoader
             typeof(System.Net.Http.HttpClient).Assembly, typeof(System.Diagnostics.Process).Assembly, typeof(PluginGlobals).Assembly,
             // Process derives from Component; without these, Process and System.Timers.Timer would not compile at all.
             typeof(System.ComponentModel.Component).Assembly, typeof(System.Timers.Timer).Assembly,
-            typeof(Serilog.ILogger).Assembly, typeof(System.IO.Hashing.Crc32).Assembly, Assembly.Load("System.Runtime"), Assembly.Load("netstandard"),
-            Assembly.Load("System.Collections"),
+            typeof(Serilog.ILogger).Assembly, typeof(System.IO.Hashing.Crc32).Assembly, Assembly.Load("System.Runtime"),
+            Assembly.Load("netstandard"), Assembly.Load("System.Collections"),
         }.Distinct(),
     ]);
 

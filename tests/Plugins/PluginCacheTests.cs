@@ -14,7 +14,8 @@ namespace ScriptFtp.Tests.Plugins;
 [TestFixture]
 public sealed class PluginCacheTests
 {
-    private const string Warned = """AddCommand("WARNED", Access.Anyone, "WARNED", "", ctx => { int unused; return ctx.Reply(200, "warned"); });""";
+    private const string Warned =
+        """AddCommand("WARNED", Access.Anyone, "WARNED", "", ctx => { int unused; return ctx.Reply(200, "warned"); });""";
 
     private const string ThrowsWhileLoading = """
         AddCommand("HALF", Access.Anyone, "HALF", "", ctx => ctx.Reply(200, "half"));
@@ -47,8 +48,8 @@ public sealed class PluginCacheTests
         server.Plugins.Cached.ShouldBe(["half", "hash", "warned"]);
         server.Plugins.Loaded.ShouldBe(["hash", "warned"]);
         // The same warning and the same load failure, at the same script positions (the symbols come from the cache too).
-        server.Server.Log.Events.Count(e => e.RenderMessage().Contains(
-            "plugins/warned.csx(1,64): warning CS0168: The variable 'unused' is declared but never used", StringComparison.Ordinal)).ShouldBe(2);
+        const string Warning = "plugins/warned.csx(1,64): warning CS0168: The variable 'unused' is declared but never used";
+        server.Server.Log.Events.Count(e => e.RenderMessage().Contains(Warning, StringComparison.Ordinal)).ShouldBe(2);
         server.Plugins.Errors.ShouldBe(compiledErrors);
         compiledErrors.ShouldHaveSingleItem().ShouldStartWith(
             "plugins/half.csx(2,1): error: the script failed while loading: InvalidOperationException: bad settings");
@@ -98,7 +99,8 @@ public sealed class PluginCacheTests
         {
             "empty" => [],
             "cut short" => whole[..(whole.Length / 2)],
-            "one byte changed" => [.. whole[..(whole.Length / 2)], (byte)(whole[whole.Length / 2] ^ 0x40), .. whole[(whole.Length / 2 + 1)..]],
+            "one byte changed" => [.. whole[..(whole.Length / 2)], (byte)(whole[whole.Length / 2] ^ 0x40),
+                .. whole[(whole.Length / 2 + 1)..]],
             "not a cache file" => Encoding.UTF8.GetBytes("MZ this is no cache entry"),
             _ => throw new ArgumentOutOfRangeException(nameof(damage)),
         };
@@ -185,7 +187,8 @@ public sealed class PluginCacheTests
             using (var first = await ServerProcess.StartAsync(config))
             {
                 await using var ftp = await RawFtp.ConnectAsync(first.Port);
-                (await ftp.SendAsync("COMPILER")).Text.ShouldContain("Microsoft.CodeAnalysis.CSharp", customMessage: "compiling loads Roslyn");
+                (await ftp.SendAsync("COMPILER")).Text
+                    .ShouldContain("Microsoft.CodeAnalysis.CSharp", customMessage: "compiling loads Roslyn");
             }
             using var second = await ServerProcess.StartAsync(config);
             second.Output.ShouldContain("Plugins: 2 from the cache, 0 compiled");

@@ -41,7 +41,8 @@ internal sealed partial class ServerProcess : IDisposable
         {
             if (e.Data is null) return;
             lines.Enqueue(e.Data);
-            if (ListeningLine().Match(e.Data) is { Success: true } m) port.TrySetResult(int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
+            if (ListeningLine().Match(e.Data) is { Success: true } m)
+                port.TrySetResult(int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
         };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lines.Enqueue("stderr: " + e.Data); };
         process.Exited += (_, _) => port.TrySetException(new InvalidOperationException("the server exited:\n" + string.Join('\n', lines)));
