@@ -17,7 +17,17 @@ internal static class AtomicFile
     /// <param name="temporaryPath">Where to write first (same folder); by default a hidden name made from the target's.</param>
     /// <param name="newFileMode">Unix permissions for a file that does not exist yet; a replaced file keeps its own.</param>
     /// <param name="cancel">Cancels the write; the temporary file is removed.</param>
-    public static async Task WriteAllTextAsync(string path, string text, string? temporaryPath = null,
+    public static Task WriteAllTextAsync(string path, string text, string? temporaryPath = null,
+        UnixFileMode? newFileMode = null, CancellationToken cancel = default) =>
+        WriteAllBytesAsync(path, _utf8.GetBytes(text), temporaryPath, newFileMode, cancel);
+
+    /// <summary>Writes <paramref name="bytes"/> in place of <paramref name="path"/>.</summary>
+    /// <param name="path">The file to create or replace.</param>
+    /// <param name="bytes">The new content.</param>
+    /// <param name="temporaryPath">Where to write first (same folder); by default a hidden name made from the target's.</param>
+    /// <param name="newFileMode">Unix permissions for a file that does not exist yet; a replaced file keeps its own.</param>
+    /// <param name="cancel">Cancels the write; the temporary file is removed.</param>
+    public static async Task WriteAllBytesAsync(string path, ReadOnlyMemory<byte> bytes, string? temporaryPath = null,
         UnixFileMode? newFileMode = null, CancellationToken cancel = default)
     {
         var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
@@ -35,7 +45,7 @@ internal static class AtomicFile
             {
                 if (mode is { } exact && !OperatingSystem.IsWindows())
                     File.SetUnixFileMode(stream.SafeFileHandle, exact); // the create mode is subject to the umask
-                await stream.WriteAsync(_utf8.GetBytes(text), cancel);
+                await stream.WriteAsync(bytes, cancel);
                 stream.Flush(flushToDisk: true);
             }
             File.Move(temp, path, overwrite: true);

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Collections.Immutable;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using ScriptFtp.Toml;
 using Serilog;
 
@@ -16,6 +17,9 @@ internal sealed record LoadedPlugin(string Name, TomlTable Settings, PluginLog L
 /// <summary>Everything one load of the plugins folder produced. Swapped whole on reload; the old one is unloaded.</summary>
 internal sealed record Generation(int Number, CommandTable Table, ImmutableArray<LoadedPlugin> Plugins, ImmutableArray<string> Errors, PluginLoadContext? Context)
 {
+    /// <summary>The scripts that came from the plugin cache rather than the compiler.</summary>
+    public ImmutableArray<string> Cached { get; init; } = [];
+
     public ImmutableDictionary<EventKind, ImmutableArray<(LoadedPlugin Plugin, EventRegistration Event)>> Events { get; } =
         Plugins.SelectMany(p => p.Events.Select(e => (Plugin: p, Event: e)))
             .GroupBy(pe => pe.Event.Kind)
@@ -67,6 +71,9 @@ internal sealed class PluginHost : IServerHooks, IDisposable
     public ImmutableArray<string> Loaded => [.. _current.Plugins.Select(p => p.Name)];
 
     public CommandTable Commands => _current.Table;
+
+    /// <summary>The scripts of the last load that came from the plugin cache, not the compiler.</summary>
+    public ImmutableArray<string> Cached => _current.Cached;
 
     /// <summary>Connects to the running server (for session lists and user lookups) and starts watching the folder when reloading is on.</summary>
     public IServerHooks Attach(FtpHost server)
@@ -125,10 +132,19 @@ internal sealed class PluginHost : IServerHooks, IDisposable
         }
         var prefix = Path.GetFileName(Path.TrimEndingDirectorySeparator(folder)) + "/";
         var files = Directory.GetFiles(folder, "*.csx").OrderBy(Path.GetFileName, StringComparer.Ordinal).ToArray();
+        var watch = Stopwatch.StartNew();
+        var cache = PluginCache.For(folder, log);
         // Compiling is the slow part and each script stands alone; running them stays sequential, in name order.
-        var compiled = files.AsParallel().AsOrdered()
-            .Select(path => Compile(Path.GetFileNameWithoutExtension(path), path, prefix + Path.GetFileName(path)))
+        var prepared = files.AsParallel().AsOrdered()
+            .Select(path => Prepare(cache, Path.GetFileNameWithoutExtension(path), path, prefix + Path.GetFileName(path)))
             .ToArray();
+        await cache.WriteAsync(prepared.Where(p => p is { FromCache: false, Key: not null, Script.Succeeded: true })
+            .Select(p => (p.Script, p.Key!)));
+        cache.Prune(prepared.Select(p => p.Script.Name));
+        var cached = prepared.Where(p => p.FromCache).Select(p => p.Script.Name).ToImmutableArray();
+        log.Information("Plugins: {Cached} from the cache, {Compiled} compiled, in {Milliseconds} ms", cached.Length,
+            prepared.Length - cached.Length, watch.ElapsedMilliseconds);
+        var compiled = prepared.Select(p => p.Script);
 
         var errors = ImmutableArray.CreateBuilder<string>();
         var plugins = ImmutableArray.CreateBuilder<LoadedPlugin>();
@@ -148,7 +164,7 @@ internal sealed class PluginHost : IServerHooks, IDisposable
             var globals = new PluginGlobals(script.Name, settings, pluginLog);
             try
             {
-                await PluginCompiler.Run(script, context, globals, config.PluginTimeout).WaitAsync(config.PluginTimeout);
+                await PluginLoader.Run(script, context, globals, config.PluginTimeout).WaitAsync(config.PluginTimeout);
             }
             catch (Exception e)
             {
@@ -168,7 +184,10 @@ internal sealed class PluginHost : IServerHooks, IDisposable
 
         if (plugins.Count == 0) context.Unload();
         var table = Table(plugins.ToImmutable(), handlerFor, log);
-        return new Generation(number, table, plugins.ToImmutable(), errors.ToImmutable(), plugins.Count == 0 ? null : context);
+        return new Generation(number, table, plugins.ToImmutable(), errors.ToImmutable(), plugins.Count == 0 ? null : context)
+        {
+            Cached = cached,
+        };
     }
 
     /// <summary>The built-in table with the plugins' commands added, in load order (a later plugin replaces an earlier one's verb).</summary>
@@ -187,17 +206,29 @@ internal sealed class PluginHost : IServerHooks, IDisposable
         return table;
     }
 
-    private static CompiledScript Compile(string name, string path, string display)
+    /// <summary>A script ready to run (or its errors), and the cache key it was compiled under.</summary>
+    private sealed record Prepared(CompiledScript Script, byte[]? Key, bool FromCache);
+
+    /// <summary>The script from the cache when its entry is current, else compiled.</summary>
+    private static Prepared Prepare(PluginCache cache, string name, string path, string display)
     {
+        string code;
         try
         {
-            return PluginCompiler.Compile(name, path, display, ReadSettled(path));
+            code = ReadSettled(path);
         }
         catch (IOException e)
         {
-            return CompiledScript.Failed(name, display, [$"{display}: error: cannot read the file: {e.Message}"], []);
+            return new(CompiledScript.Failed(name, display, [$"{display}: error: cannot read the file: {e.Message}"], []), null, false);
         }
+        var key = PluginCache.Key(name, path, display, code);
+        return cache.TryRead(name, display, key) is { } hit ? new(hit, key, true) : new(Compile(name, path, display, code), key, false);
     }
+
+    // Its own method, never inlined: only a cache miss may bring the compiler (Microsoft.CodeAnalysis) into the process.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static CompiledScript Compile(string name, string path, string display, string code) =>
+        PluginCompiler.Compile(name, path, display, code);
 
     /// <summary>Reads a script, retrying briefly while an editor still holds it open.</summary>
     private static string ReadSettled(string path)

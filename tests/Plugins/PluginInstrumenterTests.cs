@@ -132,7 +132,7 @@ public sealed class PluginInstrumenterTests
         try
         {
             var failure = await Should.ThrowAsync<InvalidOperationException>(
-                () => PluginCompiler.Run(script, context, globals, TimeSpan.FromSeconds(10)));
+                () => PluginLoader.Run(script, context, globals, TimeSpan.FromSeconds(10)));
             Frame(failure).ShouldBe(position);
         }
         finally

@@ -82,7 +82,7 @@ public sealed class PluginSafetyMeasurements
             var globals = new PluginGlobals("work", TomlTable.Empty, PluginLog.For(logger, "work"));
             await plain.RunAsync(globals);
             var context = new PluginLoadContext("work");
-            await PluginCompiler.Run(guarded, context, globals, TimeSpan.FromMinutes(10));
+            await PluginLoader.Run(guarded, context, globals, TimeSpan.FromMinutes(10));
             context.Unload();
             var (without, with) = (log.Events.First().Properties, log.Events.Last().Properties);
             TestContext.Out.WriteLine($"CPU time, median of 7: 100M loop iterations {without["Loop"]} ms as written, {with["Loop"]} ms " +
