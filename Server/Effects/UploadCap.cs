@@ -17,7 +17,7 @@ internal sealed class UploadCap(long max, ImmutableArray<UploadAllowance> allowa
         max is null && allowances.IsEmpty ? null : new UploadCap(max ?? long.MaxValue, allowances);
 
     /// <summary>The most this upload could have brought when it was cut off: what it took and what was left.</summary>
-    public long Limit => Math.Min(max, _taken + allowances.Select(a => Math.Max(0, a.Remaining)).DefaultIfEmpty(long.MaxValue).Min());
+    public long Limit => allowances.IsEmpty ? max : Math.Min(max, _taken + allowances.Min(a => Math.Max(0, a.Remaining)));
 
     /// <summary>Takes <paramref name="bytes"/> more; false (nothing taken) when the limit or an allowance would be passed.</summary>
     public bool TryTake(long bytes)
