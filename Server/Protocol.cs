@@ -553,6 +553,8 @@ public abstract record PluginEvent
     public sealed record FileSent(string Path, long Bytes) : PluginEvent;
     /// <summary>An upload completed and was stored under <paramref name="Path"/>.</summary>
     public sealed record FileReceived(string Path, long Bytes) : PluginEvent;
+    /// <summary>DELE deleted the file at <paramref name="Path"/>, which held <paramref name="Bytes"/>.</summary>
+    public sealed record FileDeleted(string Path, long Bytes) : PluginEvent;
 }
 
 /// <summary>
@@ -588,7 +590,7 @@ public abstract record Effect
     public sealed record MakeDirectory(string Path) : FileEffect;
     /// <summary>Remove an empty folder.</summary>
     public sealed record RemoveDirectory(string Path) : FileEffect;
-    /// <summary>Delete a file.</summary>
+    /// <summary>Delete a file (answered with <see cref="EffectResult.Deleted"/> or <see cref="EffectResult.Failed"/>).</summary>
     public sealed record DeleteFile(string Path) : FileEffect;
     /// <summary>Rename or move a file or folder.</summary>
     public sealed record Rename(string From, string To) : FileEffect;
@@ -682,6 +684,8 @@ public abstract record EffectResult
     private EffectResult() { }
     /// <summary>The effect worked, with an optional detail for the reply.</summary>
     public sealed record Done(string Detail = "") : EffectResult;
+    /// <summary>The answer to <see cref="Effect.DeleteFile"/>: the file is gone; it held <paramref name="Bytes"/>.</summary>
+    public sealed record Deleted(long Bytes) : EffectResult;
     /// <summary>The effect failed; Reason is safe to show the client.</summary>
     public sealed record Failed(string Reason) : EffectResult;
     /// <summary>The answer to <see cref="Effect.Authenticate"/>.</summary>
@@ -1672,8 +1676,15 @@ public static class Protocol
             "The root directory cannot be removed.");
 
     private static Outcome Dele(Context context, Session session, Request request) =>
-        Simple(session, request.Argument, p => new Effect.DeleteFile(p), _ => new Reply(250, "File deleted."),
-            "The root directory is not a file.");
+        WithPath(session, request.Argument, path => path == "/"
+            ? Out.Reply(session, 550, "The root directory is not a file.")
+            : Out.Do(session, new Effect.DeleteFile(path), result => result switch
+            {
+                // Plugins hear what it held: a quota keeps its count without walking the home again.
+                EffectResult.Deleted deleted => Tell(session, new PluginEvent.FileDeleted(path, deleted.Bytes), new Reply(250, "File deleted.")),
+                EffectResult.Failed f => Out.Reply(session, 550, f.Reason),
+                _ => throw Unexpected(result),
+            }));
 
     private static Outcome Rnfr(Context context, Session session, Request request) =>
         WithPath(session, request.Argument, path => path == "/"

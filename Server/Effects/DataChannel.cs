@@ -245,13 +245,13 @@ internal static class DataChannel
 
     /// <summary>Receives into a stream until the client closes the data connection.</summary>
     public static async Task<long> ReceiveAsync(Link link, Stream target, TransferType type, TimeSpan stall, Counter counter,
-        CancellationToken cancel, long? limit = null)
+        CancellationToken cancel, UploadCap? cap = null)
     {
         await using var network = new NetworkStream(link.Socket, ownsSocket: false);
         using var watchdog = new Watchdog(stall, cancel);
         var ascii = type == TransferType.Ascii;
         Stream source = link.Tls is { } tls ? tls.Stream : network;
-        var received = await CopyAsync(source, target, target, ascii ? FromCrLf : null, ascii, watchdog, counter, limit);
+        var received = await CopyAsync(source, target, target, ascii ? FromCrLf : null, ascii, watchdog, counter, cap);
         // Over TLS a bare FIN or a reset also reads as the end: only close_notify says the client sent everything.
         if (link.Tls is { EndKind: Tls.TlsEndKind.TransportClosed }) throw new NoCloseNotifyException();
         // Answer the client's close_notify with ours: clients that unwrap the connection (ftplib) wait for it.
@@ -293,9 +293,8 @@ internal static class DataChannel
     /// Copies until the source ends; an I/O error on <paramref name="file"/> (one of the two) becomes a <see cref="LocalFileException"/>.
     /// </summary>
     private static async Task<long> CopyAsync(Stream source, Stream target, Stream file, Convert? convert, bool flushPendingCr,
-        Watchdog watchdog, Counter counter, long? limit = null)
+        Watchdog watchdog, Counter counter, UploadCap? cap = null)
     {
-        var max = limit ?? long.MaxValue;
         var cancel = watchdog.Token;
         async ValueTask<int> ReadAsync(Memory<byte> into)
         {
@@ -321,14 +320,14 @@ internal static class DataChannel
                 if (read == 0) break;
                 if (convert is null)
                 {
-                    if (total + read > max) throw new TooLargeException(max);
+                    if (cap?.TryTake(read) == false) throw new TooLargeException(cap.Limit);
                     await WriteAsync(buffer.AsMemory(0, read));
                     total += read;
                 }
                 else
                 {
                     var count = convert(buffer.AsSpan(0, read), converted, ref pendingCr);
-                    if (total + count > max) throw new TooLargeException(max);
+                    if (cap?.TryTake(count) == false) throw new TooLargeException(cap.Limit);
                     await WriteAsync(converted.AsMemory(0, count));
                     total += count;
                 }
@@ -336,7 +335,7 @@ internal static class DataChannel
             }
             if (pendingCr && flushPendingCr)
             {
-                if (total + 1 > max) throw new TooLargeException(max);
+                if (cap?.TryTake(1) == false) throw new TooLargeException(cap.Limit);
                 await WriteAsync(new byte[] { (byte)'\r' });
                 total++;
             }

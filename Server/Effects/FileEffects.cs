@@ -71,7 +71,7 @@ internal static class FileEffects
         if (entry is { IsDirectory: true }) return Failed(Reasons.IsADirectory(path));
         if (full is null || entry is null) return Failed(Reasons.NoSuchFile(path));
         File.Delete(full);
-        return Done;
+        return new EffectResult.Deleted(entry.Size);
     }
 
     /// <summary>Changes an entry in place: a path outside the home, or to nothing, is missing.</summary>

@@ -32,6 +32,7 @@ internal static class PluginEvents
             case PluginEvent.LoginFailed failed: hooks.LoginFailed(session, failed.User); break;
             case PluginEvent.FileSent sent: hooks.FileSent(session, sent.Path, sent.Bytes); break;
             case PluginEvent.FileReceived received: hooks.FileReceived(session, received.Path, received.Bytes); break;
+            case PluginEvent.FileDeleted deleted: hooks.FileDeleted(session, deleted.Path, deleted.Bytes); break;
             default: throw new ArgumentException($"unknown event {happened.GetType().Name}", nameof(happened));
         }
     }

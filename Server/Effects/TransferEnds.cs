@@ -178,7 +178,8 @@ internal abstract class TransferEnd : IDisposable
         private string _physical = "";
         private string _target = "";
         private FileStream? _file;
-        private long? _limit;
+        private UploadCap? _cap;
+        private long _written;
         private EffectResult.Transferred? _received;
 
         public override async Task<EffectResult?> PrepareAsync(CancellationToken cancel)
@@ -191,7 +192,7 @@ internal abstract class TransferEnd : IDisposable
                 log.Information("Upload of {Path} refused by a plugin: {Reply}", receive.Path, refusal.Lines.FirstOrDefault());
                 return new EffectResult.Refused(refusal);
             }
-            _limit = verdict.MaxBytes;
+            _cap = UploadCap.For(verdict.MaxBytes, verdict.Allowances);
             return null;
         }
 
@@ -219,6 +220,7 @@ internal abstract class TransferEnd : IDisposable
             var (fault, limit) = (TransferFault.None, 0L);
             await using (var file = _file!)
             {
+                var original = file.Length;
                 if (receive.Mode == WriteMode.Resume)
                 {
                     file.SetLength(receive.Offset);
@@ -227,7 +229,7 @@ internal abstract class TransferEnd : IDisposable
                 var before = file.Length;
                 try
                 {
-                    await DataChannel.ReceiveAsync(data, file, receive.Type, stall, counter, cancel, _limit);
+                    await DataChannel.ReceiveAsync(data, file, receive.Type, stall, counter, cancel, _cap);
                 }
                 catch (DataChannel.TooLargeException e)
                 {
@@ -250,6 +252,9 @@ internal abstract class TransferEnd : IDisposable
                 {
                     fault = TransferFault.Interrupted;
                 }
+                _written = file.Length;
+                // An append or resume stays as written whatever comes next: the home grew (or shrank) by this much.
+                if (_inPlace) _cap?.Settle(_written - original);
             }
             _file = null;
             _received = new EffectResult.Transferred(counter.Bytes, watch.Elapsed, fault) { Limit = limit, StoredAs = receive.Path };
@@ -264,13 +269,17 @@ internal abstract class TransferEnd : IDisposable
             if (_inPlace) return Stored(received, receive.Path);
             try
             {
-                return UserFiles.Place(_target, _physical, receive.Mode) is { } placed
+                var replaced = receive.Mode != WriteMode.Unique && UserFiles.Describe(_physical) is { IsDirectory: false } old ? old.Size : 0;
+                var placed = UserFiles.Place(_target, _physical, receive.Mode);
+                _cap?.Settle(placed is null ? 0 : _written - replaced);
+                return placed is not null
                     ? Stored(received, VirtualPath.Parent(receive.Path).TrimEnd('/') + "/" + Path.GetFileName(placed))
                     : received with { Fault = TransferFault.NameTaken };
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 log.Error(e, "Transfer failed");
+                _cap?.Settle(0);
                 return received with { Fault = TransferFault.Crashed };
             }
         }
@@ -294,6 +303,8 @@ internal abstract class TransferEnd : IDisposable
         {
             _file?.Dispose();
             RemovePartial();
+            // Not stored (or settled already): the allowances get back all it took.
+            _cap?.Settle(0);
         }
 
         private void RemovePartial()

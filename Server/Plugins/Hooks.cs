@@ -1,4 +1,6 @@
+using System.Collections.Immutable;
 using System.Net;
+using ScriptFtp.Plugins;
 
 namespace ScriptFtp;
 
@@ -20,6 +22,9 @@ public sealed record SessionView(string Id, IPAddress RemoteAddress, string? Use
 internal sealed record UploadVerdict(Reply? Refusal, long? MaxBytes)
 {
     public static UploadVerdict Go { get; } = new(null, null);
+
+    /// <summary>Allowances the upload takes its bytes from, as it receives them.</summary>
+    public ImmutableArray<UploadAllowance> Allowances { get; init; } = [];
 }
 
 /// <summary>
@@ -38,6 +43,7 @@ internal interface IServerHooks
     Task<UploadVerdict> BeforeUploadAsync(SessionView session, UserFiles files, string virtualPath, CancellationToken cancel);
     void FileReceived(SessionView session, string virtualPath, long bytes);
     void FileSent(SessionView session, string virtualPath, long bytes);
+    void FileDeleted(SessionView session, string virtualPath, long bytes);
     void Disconnected(SessionView session);
 }
 
@@ -52,5 +58,6 @@ internal sealed class NoHooks(CommandTable commands) : IServerHooks
         Task.FromResult(UploadVerdict.Go);
     public void FileReceived(SessionView session, string virtualPath, long bytes) { }
     public void FileSent(SessionView session, string virtualPath, long bytes) { }
+    public void FileDeleted(SessionView session, string virtualPath, long bytes) { }
     public void Disconnected(SessionView session) { }
 }

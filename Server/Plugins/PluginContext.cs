@@ -39,6 +39,15 @@ public sealed class PluginContext
 
     internal long? UploadLimit { get; private set; }
 
+    /// <summary>
+    /// In a before-upload handler: lets the upload go ahead, taking from <paramref name="allowance"/> as its bytes arrive; it
+    /// is cut off with 552 (and leaves nothing behind) when the allowance runs dry. Uploads running at the same time share it.
+    /// Ignored in other handlers. Combines with <see cref="LimitUpload(long)"/> and with other allowances: all must allow.
+    /// </summary>
+    public void LimitUpload(UploadAllowance allowance) => Allowances = Allowances.Add(allowance);
+
+    internal ImmutableArray<UploadAllowance> Allowances { get; private set; } = [];
+
     /// <summary>The name of the plugin this handler belongs to.</summary>
     public string Plugin { get; }
 

@@ -120,6 +120,13 @@ public sealed class PluginGlobals
     [OverloadResolutionPriority(1)]
     public void OnFileSent(Func<PluginContext, string, long, Task> handler) => Add(EventKind.FileSent, c => handler(c, c.EventSubject, c.EventBytes));
 
+    /// <summary>Runs after DELE deleted a file, with the file's virtual path and the bytes it held.</summary>
+    public void OnFileDeleted(Action<PluginContext, string, long> handler) =>
+        OnFileDeleted((c, path, bytes) => { handler(c, path, bytes); return Task.CompletedTask; });
+    /// <summary>Runs after DELE deleted a file, with the file's virtual path and the bytes it held.</summary>
+    [OverloadResolutionPriority(1)]
+    public void OnFileDeleted(Func<PluginContext, string, long, Task> handler) => Add(EventKind.FileDeleted, c => handler(c, c.EventSubject, c.EventBytes));
+
     /// <summary>Runs when the connection has closed.</summary>
     public void OnDisconnected(Action<PluginContext> handler) => OnDisconnected(c => { handler(c); return Task.CompletedTask; });
     /// <summary>Runs when the connection has closed.</summary>
@@ -162,7 +169,7 @@ public sealed class PluginGlobals
     }
 }
 
-internal enum EventKind { Connected, Login, LoginFailed, BeforeUpload, FileReceived, FileSent, Disconnected }
+internal enum EventKind { Connected, Login, LoginFailed, BeforeUpload, FileReceived, FileSent, FileDeleted, Disconnected }
 
 internal sealed record CommandRegistration(string Key, Access Access, string Usage, string Help, Func<PluginContext, Task<Reply?>> Handler, string? Feature = null);
 

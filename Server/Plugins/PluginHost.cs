@@ -254,6 +254,7 @@ internal sealed class PluginHost : IServerHooks, IDisposable
     public void LoginFailed(SessionView session, string userName) => Fire(EventKind.LoginFailed, session, userName);
     public void FileReceived(SessionView session, string virtualPath, long bytes) => Fire(EventKind.FileReceived, session, virtualPath, bytes);
     public void FileSent(SessionView session, string virtualPath, long bytes) => Fire(EventKind.FileSent, session, virtualPath, bytes);
+    public void FileDeleted(SessionView session, string virtualPath, long bytes) => Fire(EventKind.FileDeleted, session, virtualPath, bytes);
     public void Disconnected(SessionView session) => Fire(EventKind.Disconnected, session, last: true);
 
     public async Task<UploadVerdict> BeforeUploadAsync(SessionView session, UserFiles files, string virtualPath, CancellationToken cancel)
@@ -262,6 +263,7 @@ internal sealed class PluginHost : IServerHooks, IDisposable
         if (handlers.IsEmpty) return UploadVerdict.Go;
         var caller = Caller(session, files);
         long? max = null;
+        ImmutableArray<UploadAllowance> allowances = [];
         foreach (var (plugin, registration) in handlers)
         {
             PluginContext? context = null;
@@ -270,8 +272,9 @@ internal sealed class PluginHost : IServerHooks, IDisposable
             if (reply is not null) return new UploadVerdict(reply, null);
             // The strictest limit of all the handlers holds.
             if (context?.UploadLimit is { } limit && (max is null || limit < max)) max = limit;
+            if (context is not null) allowances = allowances.AddRange(context.Allowances);
         }
-        return new UploadVerdict(null, max);
+        return new UploadVerdict(null, max) { Allowances = allowances };
     }
 
     /// <summary>What the core carries for one plugin command: its handler, run under the time limit for the calling session.</summary>

@@ -59,7 +59,7 @@ public class FileEffectsTests
         Apply(new Effect.DeleteFile("/d")).ShouldBe(new EffectResult.Failed("d: Is a directory; use RMD for directories."));
         Apply(new Effect.RemoveDirectory("/d/f.txt")).ShouldBe(new EffectResult.Failed("f.txt: Not a directory; use DELE for files."));
         Apply(new Effect.RemoveDirectory("/d")).ShouldBe(new EffectResult.Failed("d: Directory not empty."));
-        Apply(new Effect.DeleteFile("/d/f.txt")).ShouldBeOfType<EffectResult.Done>();
+        Apply(new Effect.DeleteFile("/d/f.txt")).ShouldBe(new EffectResult.Deleted(1), "DELE reports what the file held");
         Apply(new Effect.RemoveDirectory("/d")).ShouldBeOfType<EffectResult.Done>();
         Directory.EnumerateFileSystemEntries(_root).ShouldBeEmpty();
     }

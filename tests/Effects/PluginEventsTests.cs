@@ -18,6 +18,7 @@ public class PluginEventsTests
             Task.FromResult(UploadVerdict.Go);
         public void FileReceived(SessionView session, string virtualPath, long bytes) => Calls.Add($"received {virtualPath} {bytes}");
         public void FileSent(SessionView session, string virtualPath, long bytes) => Calls.Add($"sent {virtualPath} {bytes}");
+        public void FileDeleted(SessionView session, string virtualPath, long bytes) => Calls.Add($"deleted {virtualPath} {bytes}");
         public void Disconnected(SessionView session) => Calls.Add("disconnected");
     }
 
@@ -26,11 +27,11 @@ public class PluginEventsTests
     {
         var hooks = new Recorder();
         PluginEvent[] events = [new PluginEvent.LoggedIn(), new PluginEvent.LoginFailed("bob"), new PluginEvent.FileSent("/a", 1),
-            new PluginEvent.FileReceived("/b", 2)];
+            new PluginEvent.FileReceived("/b", 2), new PluginEvent.FileDeleted("/c", 3)];
         foreach (var happened in events)
             (await PluginEvents.PerformAsync(new Effect.Notify(happened), hooks, Session, null, CancellationToken.None))
                 .ShouldBeOfType<EffectResult.Done>();
-        hooks.Calls.ShouldBe(["login alice", "login failed bob", "sent /a 1", "received /b 2"]);
+        hooks.Calls.ShouldBe(["login alice", "login failed bob", "sent /a 1", "received /b 2", "deleted /c 3"]);
     }
 
     [Test]

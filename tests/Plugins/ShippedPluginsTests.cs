@@ -1,3 +1,4 @@
+using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
 using ScriptFtp.Tests.Support;
@@ -192,6 +193,104 @@ public sealed class ShippedPluginsTests
         new FileInfo(Path.Combine(server.Server.DemoHome, "exact.bin")).Length.ShouldBe(left);
         File.Exists(Path.Combine(server.Server.DemoHome, "over.bin")).ShouldBeFalse();
         (await demo.SendAsync("NOOP")).Code.ShouldBe(200);
+        server.Server.ShouldHaveLoggedNoErrors();
+    }
+
+    /// <summary>A server with only the quota plugin, 1 MB for everyone, overwrites allowed, and the demo home holding fox.txt.</summary>
+    private static async Task<PluginTestServer> QuotaServerAsync()
+    {
+        var quota = ScriptFtp.Toml.Toml.Parse("default_mb = 1", "ftp.toml");
+        var server = await PluginTestServer.StartAsync(
+            ShippedPlugins().Where(p => p.Key == "quota.csx").ToDictionary(),
+            c => c with { PluginSettings = c.PluginSettings.SetItem("quota", quota), AllowOverwrite = true });
+        Directory.CreateDirectory(server.Server.DemoHome);
+        await File.WriteAllBytesAsync(Path.Combine(server.Server.DemoHome, "fox.txt"), Known);
+        return server;
+    }
+
+    private static int Counts(PluginTestServer server) =>
+        server.Server.Log.Events.Count(e => e.RenderMessage().StartsWith("Counted the home of", StringComparison.Ordinal));
+
+    [Test]
+    public async Task Quota_counts_a_home_of_20000_files_once_for_50_uploads()
+    {
+        await using var server = await QuotaServerAsync();
+        var many = Path.Combine(server.Server.DemoHome, "many");
+        Directory.CreateDirectory(many);
+        for (var i = 0; i < 20_000; i++) File.WriteAllBytes(Path.Combine(many, $"{i}.txt"), [1]);
+        await using var demo = await RawFtp.LoginAsync(server.Port);
+
+        for (var i = 0; i < 50; i++) (await UploadAsync(demo, $"up{i}.bin", new byte[100])).Code.ShouldBe(226);
+
+        Counts(server).ShouldBe(1, "the home is counted on the first upload only");
+        // 20,000 + 44 + 5,000 bytes: what is left is exact, so one byte more is cut off.
+        var left = 1024 * 1024 - 20_000 - Known.Length - 5_000;
+        (await UploadAsync(demo, "over.bin", new byte[left + 1])).Code.ShouldBe(552);
+        (await UploadAsync(demo, "exact.bin", new byte[left])).Code.ShouldBe(226);
+        Counts(server).ShouldBe(1);
+        server.Server.ShouldHaveLoggedNoErrors();
+    }
+
+    [Test]
+    public async Task Quota_keeps_usage_right_after_overwrites_appends_and_deletes_without_counting_again()
+    {
+        await using var server = await QuotaServerAsync();
+        await using var demo = await RawFtp.LoginAsync(server.Port);
+        const int K = 1024;
+
+        (await UploadAsync(demo, "a.bin", new byte[600 * K])).Code.ShouldBe(226);
+        // Replacing 600 KiB with 100 KiB gives 500 KiB back: 800 KiB more fits only if it did.
+        (await UploadAsync(demo, "a.bin", new byte[100 * K])).Code.ShouldBe(226);
+        (await UploadAsync(demo, "b.bin", new byte[800 * K])).Code.ShouldBe(226);
+        (await demo.SendAsync("SITE QUOTA")).Text.ShouldBe("200 You use 0.9 MB of 1.0 MB.");
+        (await demo.SendAsync("DELE b.bin")).Code.ShouldBe(250);
+        // The delete reaches the plugin in the background.
+        for (var i = 0; i < 100 && (await demo.SendAsync("SITE QUOTA")).Text.Contains("0.9 MB"); i++) await Task.Delay(50);
+        (await demo.SendAsync("SITE QUOTA")).Text.ShouldBe("200 You use 0.1 MB of 1.0 MB.");
+        (await UploadAsync(demo, "fox.txt", new byte[1000], verb: "APPE")).Code.ShouldBe(226);
+
+        var left = 1024 * K - Known.Length - 1000 - 100 * K;
+        (await UploadAsync(demo, "over.bin", new byte[left + 1])).Code.ShouldBe(552);
+        (await UploadAsync(demo, "exact.bin", new byte[left])).Code.ShouldBe(226);
+        Counts(server).ShouldBe(1, "the count was kept up to date, not made again");
+        Directory.EnumerateFiles(server.Server.DemoHome).Sum(f => new FileInfo(f).Length).ShouldBe(1024 * K);
+        server.Server.ShouldHaveLoggedNoErrors();
+    }
+
+    [Test]
+    public async Task Quota_uploads_running_at_once_cannot_together_pass_the_limit()
+    {
+        await using var server = await QuotaServerAsync();
+        await using var one = await RawFtp.LoginAsync(server.Port);
+        await using var two = await RawFtp.LoginAsync(server.Port);
+        (await one.SendAsync("SITE QUOTA")).Code.ShouldBe(200);
+
+        // Both have passed the check (150) before either sends a byte: each alone would fit.
+        var uploads = new List<(RawFtp Ftp, TcpClient Data)>();
+        foreach (var (ftp, name) in new[] { (one, "one.bin"), (two, "two.bin") })
+        {
+            var data = await ftp.EpsvAsync();
+            (await ftp.SendAsync($"STOR {name}")).Code.ShouldBe(150);
+            uploads.Add((ftp, data));
+        }
+        var codes = await Task.WhenAll(uploads.Select(async u =>
+        {
+            try
+            {
+                await u.Data.GetStream().WriteAsync(new byte[700 * 1024]);
+                u.Data.Client.Shutdown(SocketShutdown.Send);
+            }
+            catch (Exception e) when (e is IOException or SocketException) { }
+            u.Data.Close();
+            return (await u.Ftp.ReadAsync()).Code;
+        }));
+
+        codes.ShouldContain(552);
+        Directory.EnumerateFiles(server.Server.DemoHome).Sum(f => new FileInfo(f).Length).ShouldBeLessThanOrEqualTo(1024 * 1024);
+        ScriptFtp.Tests.Integration.Tools.PartialFiles(server.Server.Root).ShouldBeEmpty();
+        // What the cut-off upload took is given back: exactly what is left still fits.
+        var left = 1024 * 1024 - Directory.EnumerateFiles(server.Server.DemoHome).Sum(f => new FileInfo(f).Length);
+        (await UploadAsync(one, "exact.bin", new byte[left])).Code.ShouldBe(226);
         server.Server.ShouldHaveLoggedNoErrors();
     }
 
