@@ -461,7 +461,8 @@ public sealed record Session(string Id, IPEndPoint Remote, IPEndPoint Local)
     public ImmutableDictionary<string, string> Choices { get; init; } = NoChoices;
 
     /// <summary>No choice made.</summary>
-    public static readonly ImmutableDictionary<string, string> NoChoices = ImmutableDictionary.Create<string, string>(StringComparer.OrdinalIgnoreCase);
+    public static readonly ImmutableDictionary<string, string> NoChoices =
+        ImmutableDictionary.Create<string, string>(StringComparer.OrdinalIgnoreCase);
 }
 
 /// <summary>A file or folder as the core sees it.</summary>
@@ -903,7 +904,9 @@ public static class Listing
         var shown = readOnly ? bits & ~0b010_010_010 : bits;
         var text = new StringBuilder(entry.IsDirectory ? "d" : "-");
         // Owner, group, others: rwx, with setuid, setgid and sticky in the x place (lower case when x is set too), as ls.
-        foreach (var (shift, special, mark) in new[] { (6, 0b100_000_000_000, 's'), (3, 0b010_000_000_000, 's'), (0, 0b001_000_000_000, 't') })
+        (int Shift, int Special, char Mark)[] places =
+            [(6, 0b100_000_000_000, 's'), (3, 0b010_000_000_000, 's'), (0, 0b001_000_000_000, 't')];
+        foreach (var (shift, special, mark) in places)
         {
             var triple = (shown >> shift) & 7;
             text.Append((triple & 4) != 0 ? 'r' : '-').Append((triple & 2) != 0 ? 'w' : '-');
@@ -1212,8 +1215,10 @@ public static class Protocol
         new(C("RNTO", In, "RNTO <path>", "Rename to (after RNFR).", Rnto)
             with { Argument = Needed, Writes = true, Sequence = Sequence.AfterRenameFrom }),
         new(C("MFMT", In, MfmtUsage, "Set the modification time of a file (UTC).", Mfmt) with { Argument = Needed, Writes = true }),
-        new(C("SITE UTIME", In, UtimeUsage, "Set the modification time (UTC), as ProFTPD.", Utime) with { Argument = Needed, Writes = true }),
-        new(C("SITE CHMOD", In, ChmodUsage, "Set the Unix permissions of a file or folder.", Chmod) with { Argument = Needed, Writes = true }),
+        new(C("SITE UTIME", In, UtimeUsage, "Set the modification time (UTC), as ProFTPD.", Utime)
+            with { Argument = Needed, Writes = true }),
+        new(C("SITE CHMOD", In, ChmodUsage, "Set the Unix permissions of a file or folder.", Chmod)
+            with { Argument = Needed, Writes = true }),
     ];
 
     private const string MfmtUsage = "MFMT YYYYMMDDHHMMSS[.sss] <path>";
@@ -1342,7 +1347,8 @@ public static class Protocol
     {
         var (name, options) = Request.SplitFirst(feature);
         if (options.Length == 0 || !choices.TryGetValue(name, out var chosen)) return feature;
-        var items = options.Split(';').Select(o => o.TrimEnd('*')).Select(o => o.Equals(chosen, StringComparison.OrdinalIgnoreCase) ? o + "*" : o);
+        var items = options.Split(';').Select(o => o.TrimEnd('*'))
+            .Select(o => o.Equals(chosen, StringComparison.OrdinalIgnoreCase) ? o + "*" : o);
         return $"{name} {string.Join(';', items)}";
     }
 
@@ -1608,7 +1614,8 @@ public static class Protocol
     {
         var text = request.Argument.Trim();
         var words = text.Split(' ');
-        if (words is [.., var atime, var mtime, var ctime, var zone] && words.Length >= 5 && zone.Equals("UTC", StringComparison.OrdinalIgnoreCase)
+        if (words is [.., var atime, var mtime, var ctime, var zone] && words.Length >= 5
+            && zone.Equals("UTC", StringComparison.OrdinalIgnoreCase)
             && Listing.ParseTime(atime) is not null && Listing.ParseTime(mtime) is { } modified && Listing.ParseTime(ctime) is not null)
         {
             var path = text[..(text.Length - $"{atime} {mtime} {ctime} {zone}".Length)].TrimEnd();
@@ -1632,7 +1639,8 @@ public static class Protocol
     private static Outcome Chmod(Context context, Session session, Request request)
     {
         if (!context.Options.UnixModes)
-            return Out.Reply(session, 502, "SITE CHMOD is not available: this server runs on Windows, whose files have no Unix permissions.");
+            return Out.Reply(session, 502,
+                "SITE CHMOD is not available: this server runs on Windows, whose files have no Unix permissions.");
         var (head, tail) = Request.SplitFirst(request.Argument.TrimStart());
         if (tail.Trim().Length == 0 || head.Length is 0 or > 4 || !head.All(c => c is >= '0' and <= '7'))
             return Out.Reply(session, Reply.Syntax(ChmodUsage));
@@ -1681,7 +1689,8 @@ public static class Protocol
             : Out.Do(session, new Effect.DeleteFile(path), result => result switch
             {
                 // Plugins hear what it held: a quota keeps its count without walking the home again.
-                EffectResult.Deleted deleted => Tell(session, new PluginEvent.FileDeleted(path, deleted.Bytes), new Reply(250, "File deleted.")),
+                EffectResult.Deleted deleted =>
+                    Tell(session, new PluginEvent.FileDeleted(path, deleted.Bytes), new Reply(250, "File deleted.")),
                 EffectResult.Failed f => Out.Reply(session, 550, f.Reason),
                 _ => throw Unexpected(result),
             }));

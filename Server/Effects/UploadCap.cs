@@ -33,7 +33,9 @@ internal sealed class UploadCap(long max, ImmutableArray<UploadAllowance> allowa
         return true;
     }
 
-    /// <summary>The upload is over and the home grew by <paramref name="kept"/> (0 when nothing was stored; negative when it shrank).</summary>
+    /// <summary>
+    /// The upload is over and the home grew by <paramref name="kept"/> (0 when nothing was stored; negative when it shrank).
+    /// </summary>
     public void Settle(long kept)
     {
         if (_settled) return;

@@ -103,7 +103,9 @@ public sealed class PluginContext
 
     internal ImmutableDictionary<string, string> Choices { get; set; } = ScriptFtp.Session.NoChoices;
 
-    /// <summary>Return this from a command handler to run the command it replaced (the built-in one, or the one an earlier plugin registered).</summary>
+    /// <summary>
+    /// Return this from a command handler to run the command it replaced (the built-in one, or the one an earlier plugin registered).
+    /// </summary>
     public Reply? BuiltIn() => null;
 
     /// <summary>A one-line reply.</summary>
@@ -148,8 +150,10 @@ public sealed class PluginLog
     /// <summary>Logs at Error level.</summary>
     public void Error(string messageTemplate, params object?[] values) => _log.Error(messageTemplate, values);
     /// <summary>Logs an exception at Error level.</summary>
-    public void Error(Exception exception, string messageTemplate, params object?[] values) => _log.Error(exception, messageTemplate, values);
+    public void Error(Exception exception, string messageTemplate, params object?[] values) =>
+        _log.Error(exception, messageTemplate, values);
 
     internal PluginLog ForSession(SessionView session) =>
-        new(_log.ForContext("Session", $"[{session.Id} {session.RemoteAddress}{(session.User is null ? "" : " " + session.User)}] [{_plugin}.csx] "), _plugin);
+        new(_log.ForContext("Session",
+            $"[{session.Id} {session.RemoteAddress}{(session.User is null ? "" : " " + session.User)}] [{_plugin}.csx] "), _plugin);
 }

@@ -39,7 +39,8 @@ public sealed class PluginGlobals
     /// <param name="handler">Returns the reply, or <see cref="PluginContext.BuiltIn"/> to run the command this one replaced.</param>
     /// <param name="feature">A line for the FEAT reply that announces the command to clients, e.g. <c>HASH SHA-256*</c>.</param>
     [OverloadResolutionPriority(1)]
-    public void AddCommand(string verb, Access access, string usage, string help, Func<PluginContext, Reply?> handler, string? feature = null) =>
+    public void AddCommand(string verb, Access access, string usage, string help, Func<PluginContext, Reply?> handler,
+        string? feature = null) =>
         AddCommand(verb, access, usage, help, c => Task.FromResult(handler(c)), feature);
 
     /// <summary>Registers a command (or replaces a built-in one) with an asynchronous handler.</summary>
@@ -49,12 +50,14 @@ public sealed class PluginGlobals
     /// <param name="help">One line of help text.</param>
     /// <param name="handler">Returns the reply, or <see cref="PluginContext.BuiltIn"/> to run the command this one replaced.</param>
     /// <param name="feature">A line for the FEAT reply that announces the command to clients, e.g. <c>HASH SHA-256*</c>.</param>
-    public void AddCommand(string verb, Access access, string usage, string help, Func<PluginContext, Task<Reply?>> handler, string? feature = null)
+    public void AddCommand(string verb, Access access, string usage, string help, Func<PluginContext, Task<Reply?>> handler,
+        string? feature = null)
     {
         var key = SingleWord(verb, nameof(verb), "; use AddSiteCommand for SITE subcommands");
         // RFC 2389: one feature per line, each line starting with a single space that the server adds.
         if (feature is not null && (feature.Trim().Length == 0 || feature != feature.Trim() || feature.Any(char.IsControl)))
-            throw new ArgumentException($"\"{feature}\" is not a FEAT line: one line of text, no leading or trailing spaces", nameof(feature));
+            throw new ArgumentException($"\"{feature}\" is not a FEAT line: one line of text, no leading or trailing spaces",
+                nameof(feature));
         Add(new CommandRegistration(key, access, usage, help, handler, feature));
     }
 
@@ -90,7 +93,8 @@ public sealed class PluginGlobals
     public void OnLogin(Func<PluginContext, Task> handler) => Add(EventKind.Login, handler);
 
     /// <summary>Runs after a refused login; the second argument is the user name that was tried.</summary>
-    public void OnLoginFailed(Action<PluginContext, string> handler) => OnLoginFailed((c, user) => { handler(c, user); return Task.CompletedTask; });
+    public void OnLoginFailed(Action<PluginContext, string> handler) =>
+        OnLoginFailed((c, user) => { handler(c, user); return Task.CompletedTask; });
     /// <summary>Runs after a refused login; the second argument is the user name that was tried.</summary>
     [OverloadResolutionPriority(1)]
     public void OnLoginFailed(Func<PluginContext, string, Task> handler) => Add(EventKind.LoginFailed, c => handler(c, c.EventSubject));
@@ -102,7 +106,9 @@ public sealed class PluginGlobals
     [OverloadResolutionPriority(1)]
     public void OnBeforeUpload(Func<PluginContext, string, Reply?> handler) =>
         OnBeforeUpload((c, path) => Task.FromResult(handler(c, path)));
-    /// <summary>Runs before an upload starts; the asynchronous form of <see cref="OnBeforeUpload(Func{PluginContext, string, Reply?})"/>.</summary>
+    /// <summary>
+    /// Runs before an upload starts; the asynchronous form of <see cref="OnBeforeUpload(Func{PluginContext, string, Reply?})"/>.
+    /// </summary>
     public void OnBeforeUpload(Func<PluginContext, string, Task<Reply?>> handler) =>
         Add(new EventRegistration(EventKind.BeforeUpload, c => handler(c, c.EventSubject)));
 
@@ -111,21 +117,24 @@ public sealed class PluginGlobals
         OnFileReceived((c, path, bytes) => { handler(c, path, bytes); return Task.CompletedTask; });
     /// <summary>Runs after an upload completed, with the file's virtual path and its size in bytes.</summary>
     [OverloadResolutionPriority(1)]
-    public void OnFileReceived(Func<PluginContext, string, long, Task> handler) => Add(EventKind.FileReceived, c => handler(c, c.EventSubject, c.EventBytes));
+    public void OnFileReceived(Func<PluginContext, string, long, Task> handler) =>
+        Add(EventKind.FileReceived, c => handler(c, c.EventSubject, c.EventBytes));
 
     /// <summary>Runs after a download completed, with the file's virtual path and the bytes sent.</summary>
     public void OnFileSent(Action<PluginContext, string, long> handler) =>
         OnFileSent((c, path, bytes) => { handler(c, path, bytes); return Task.CompletedTask; });
     /// <summary>Runs after a download completed, with the file's virtual path and the bytes sent.</summary>
     [OverloadResolutionPriority(1)]
-    public void OnFileSent(Func<PluginContext, string, long, Task> handler) => Add(EventKind.FileSent, c => handler(c, c.EventSubject, c.EventBytes));
+    public void OnFileSent(Func<PluginContext, string, long, Task> handler) =>
+        Add(EventKind.FileSent, c => handler(c, c.EventSubject, c.EventBytes));
 
     /// <summary>Runs after DELE deleted a file, with the file's virtual path and the bytes it held.</summary>
     public void OnFileDeleted(Action<PluginContext, string, long> handler) =>
         OnFileDeleted((c, path, bytes) => { handler(c, path, bytes); return Task.CompletedTask; });
     /// <summary>Runs after DELE deleted a file, with the file's virtual path and the bytes it held.</summary>
     [OverloadResolutionPriority(1)]
-    public void OnFileDeleted(Func<PluginContext, string, long, Task> handler) => Add(EventKind.FileDeleted, c => handler(c, c.EventSubject, c.EventBytes));
+    public void OnFileDeleted(Func<PluginContext, string, long, Task> handler) =>
+        Add(EventKind.FileDeleted, c => handler(c, c.EventSubject, c.EventBytes));
 
     /// <summary>Runs when the connection has closed.</summary>
     public void OnDisconnected(Action<PluginContext> handler) => OnDisconnected(c => { handler(c); return Task.CompletedTask; });
@@ -171,7 +180,8 @@ public sealed class PluginGlobals
 
 internal enum EventKind { Connected, Login, LoginFailed, BeforeUpload, FileReceived, FileSent, FileDeleted, Disconnected }
 
-internal sealed record CommandRegistration(string Key, Access Access, string Usage, string Help, Func<PluginContext, Task<Reply?>> Handler, string? Feature = null);
+internal sealed record CommandRegistration(string Key, Access Access, string Usage, string Help,
+    Func<PluginContext, Task<Reply?>> Handler, string? Feature = null);
 
 /// <summary>Every event handler, normalised to "context in, optional reply out"; only BeforeUpload's reply is used.</summary>
 internal sealed record EventRegistration(EventKind Kind, Func<PluginContext, Task<Reply?>> Handler);

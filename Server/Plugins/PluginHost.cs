@@ -8,14 +8,16 @@ using Serilog;
 namespace ScriptFtp.Plugins;
 
 /// <summary>A plugin whose script ran: what it registered, frozen.</summary>
-internal sealed record LoadedPlugin(string Name, TomlTable Settings, PluginLog Log, ImmutableArray<CommandRegistration> Commands, ImmutableArray<EventRegistration> Events)
+internal sealed record LoadedPlugin(string Name, TomlTable Settings, PluginLog Log, ImmutableArray<CommandRegistration> Commands,
+    ImmutableArray<EventRegistration> Events)
 {
     /// <summary>Its failures in a row; a new load (a reload) starts afresh.</summary>
     public PluginHealth Health { get; } = new(Log);
 }
 
 /// <summary>Everything one load of the plugins folder produced. Swapped whole on reload; the old one is unloaded.</summary>
-internal sealed record Generation(int Number, CommandTable Table, ImmutableArray<LoadedPlugin> Plugins, ImmutableArray<string> Errors, PluginLoadContext? Context)
+internal sealed record Generation(int Number, CommandTable Table, ImmutableArray<LoadedPlugin> Plugins, ImmutableArray<string> Errors,
+    PluginLoadContext? Context)
 {
     /// <summary>The scripts that came from the plugin cache rather than the compiler.</summary>
     public ImmutableArray<string> Cached { get; init; } = [];
@@ -53,7 +55,9 @@ internal sealed class PluginHost : IServerHooks, IDisposable
         _current = new Generation(0, Protocol.BuiltIns, [], [], null);
     }
 
-    /// <summary>Compiles and runs every <c>*.csx</c> of the plugins folder, in name order. Errors are logged and listed in <see cref="Errors"/>.</summary>
+    /// <summary>
+    /// Compiles and runs every <c>*.csx</c> of the plugins folder, in name order. Errors are logged and listed in <see cref="Errors"/>.
+    /// </summary>
     public static async Task<PluginHost> LoadAsync(ServerConfig config, ILogger log)
     {
         var plugins = new PluginHost(config, log);
@@ -75,7 +79,9 @@ internal sealed class PluginHost : IServerHooks, IDisposable
     /// <summary>The scripts of the last load that came from the plugin cache, not the compiler.</summary>
     public ImmutableArray<string> Cached => _current.Cached;
 
-    /// <summary>Connects to the running server (for session lists and user lookups) and starts watching the folder when reloading is on.</summary>
+    /// <summary>
+    /// Connects to the running server (for session lists and user lookups) and starts watching the folder when reloading is on.
+    /// </summary>
     public IServerHooks Attach(FtpHost server)
     {
         _host = server;
@@ -94,7 +100,9 @@ internal sealed class PluginHost : IServerHooks, IDisposable
         catch (Exception e) { _log.Error(e, "Reloading plugins failed"); }
     }
 
-    /// <summary>Compiles the folder again and swaps the new table in; false when strict mode kept the old plugins because of errors.</summary>
+    /// <summary>
+    /// Compiles the folder again and swaps the new table in; false when strict mode kept the old plugins because of errors.
+    /// </summary>
     public async Task<bool> ReloadAsync()
     {
         await _reloading.WaitAsync();
@@ -105,7 +113,8 @@ internal sealed class PluginHost : IServerHooks, IDisposable
             var next = await BuildAsync(previous.Number + 1, _config, _log, HandlerFor);
             if (_config.PluginsStrict && !next.Errors.IsEmpty)
             {
-                _log.Error("Plugins not reloaded: {Count} error(s) and strict mode is on; the previous plugins stay in force", next.Errors.Length);
+                _log.Error("Plugins not reloaded: {Count} error(s) and strict mode is on; the previous plugins stay in force",
+                    next.Errors.Length);
                 next.Context?.Unload();
                 return false;
             }
@@ -168,7 +177,8 @@ internal sealed class PluginHost : IServerHooks, IDisposable
             }
             catch (Exception e)
             {
-                var reason = e is TimeoutException ? $"its top level ran past {config.PluginTimeout.TotalSeconds:0.###} s" : $"{e.GetType().Name}: {e.Message}";
+                var reason = e is TimeoutException
+                    ? $"its top level ran past {config.PluginTimeout.TotalSeconds:0.###} s" : $"{e.GetType().Name}: {e.Message}";
                 var message = $"{script.Display}{Where(e, script.Display)}: error: the script failed while loading: {reason}";
                 log.Error("{Diagnostic}", message);
                 log.Error("Plugin {Plugin} was not loaded", script.Name);
@@ -190,8 +200,11 @@ internal sealed class PluginHost : IServerHooks, IDisposable
         };
     }
 
-    /// <summary>The built-in table with the plugins' commands added, in load order (a later plugin replaces an earlier one's verb).</summary>
-    private static CommandTable Table(ImmutableArray<LoadedPlugin> plugins, Func<LoadedPlugin, CommandRegistration, PluginHandler> handlerFor,
+    /// <summary>
+    /// The built-in table with the plugins' commands added, in load order (a later plugin replaces an earlier one's verb).
+    /// </summary>
+    private static CommandTable Table(ImmutableArray<LoadedPlugin> plugins,
+        Func<LoadedPlugin, CommandRegistration, PluginHandler> handlerFor,
         ILogger log)
     {
         var table = Protocol.BuiltIns;
@@ -243,7 +256,8 @@ internal sealed class PluginHost : IServerHooks, IDisposable
     /// <summary>The script position of the frame that threw, when the stack trace has one (scripts are emitted with symbols).</summary>
     private static string Where(Exception e, string display)
     {
-        var frame = new StackTrace(e, fNeedFileInfo: true).GetFrames().FirstOrDefault(f => f.GetFileName() is { } file && file.EndsWith(Path.GetFileName(display), StringComparison.Ordinal));
+        var frame = new StackTrace(e, fNeedFileInfo: true).GetFrames().FirstOrDefault(f => f.GetFileName() is { } file
+            && file.EndsWith(Path.GetFileName(display), StringComparison.Ordinal));
         return frame is null ? "" : $"({frame.GetFileLineNumber()},{frame.GetFileColumnNumber()})";
     }
 
@@ -252,9 +266,11 @@ internal sealed class PluginHost : IServerHooks, IDisposable
     public void Connected(SessionView session) => Fire(EventKind.Connected, session);
     public void LoggedIn(SessionView session) => Fire(EventKind.Login, session);
     public void LoginFailed(SessionView session, string userName) => Fire(EventKind.LoginFailed, session, userName);
-    public void FileReceived(SessionView session, string virtualPath, long bytes) => Fire(EventKind.FileReceived, session, virtualPath, bytes);
+    public void FileReceived(SessionView session, string virtualPath, long bytes) =>
+        Fire(EventKind.FileReceived, session, virtualPath, bytes);
     public void FileSent(SessionView session, string virtualPath, long bytes) => Fire(EventKind.FileSent, session, virtualPath, bytes);
-    public void FileDeleted(SessionView session, string virtualPath, long bytes) => Fire(EventKind.FileDeleted, session, virtualPath, bytes);
+    public void FileDeleted(SessionView session, string virtualPath, long bytes) =>
+        Fire(EventKind.FileDeleted, session, virtualPath, bytes);
     public void Disconnected(SessionView session) => Fire(EventKind.Disconnected, session, last: true);
 
     public async Task<UploadVerdict> BeforeUploadAsync(SessionView session, UserFiles files, string virtualPath, CancellationToken cancel)
@@ -310,7 +326,8 @@ internal sealed class PluginHost : IServerHooks, IDisposable
     }
 
     /// <summary>Runs one handler under the time limit: its reply, or a 451 after an exception or a timeout.</summary>
-    private async Task<Reply?> RunAsync(LoadedPlugin plugin, string what, Func<PluginContext, Task<Reply?>> handler, Func<CancellationToken, PluginContext> makeContext, CancellationToken outer)
+    private async Task<Reply?> RunAsync(LoadedPlugin plugin, string what, Func<PluginContext, Task<Reply?>> handler,
+        Func<CancellationToken, PluginContext> makeContext, CancellationToken outer)
     {
         // A plugin that kept failing is off until the next reload: null runs what its command replaced, or answers 500.
         if (plugin.Health.Disabled) return null;
@@ -337,7 +354,8 @@ internal sealed class PluginHost : IServerHooks, IDisposable
             _ = task.ContinueWith(t => { _ = t.Exception; limit.Dispose(); }, TaskScheduler.Default);
             plugin.Log.Warning("{What} ran past the limit of {Seconds} s and was abandoned", what, _config.PluginTimeout.TotalSeconds);
             plugin.Health.Failed();
-            return new Reply(451, $"Requested action aborted: the {plugin.Name} plugin did not answer within {_config.PluginTimeout.TotalSeconds:0.###} s.");
+            return new Reply(451,
+                $"Requested action aborted: the {plugin.Name} plugin did not answer within {_config.PluginTimeout.TotalSeconds:0.###} s.");
         }
         catch (Exception e)
         {
@@ -389,7 +407,8 @@ internal sealed class PluginHost : IServerHooks, IDisposable
         public void Enqueue(Func<Task> work)
         {
             lock (_gate)
-                _tail = _tail.ContinueWith(_ => work(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).Unwrap();
+                _tail = _tail.ContinueWith(_ => work(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default)
+                    .Unwrap();
         }
     }
 }
