@@ -22,7 +22,7 @@ internal static class ClientTls
     // towards 127.0.0.1 it would never resume. A server given by address is therefore named after the address in the
     // reserved .invalid domain (RFC 6761), which can name no real host: 127.0.0.1 becomes ip-127-0-0-1.invalid.
     public static string SessionName(string host) =>
-        Address(host) switch
+        KnownHosts.AddressOf(host) switch
         {
             null => host,
             { AddressFamily: AddressFamily.InterNetwork } v4 => $"ip-{v4.ToString().Replace('.', '-')}.invalid",
@@ -33,14 +33,11 @@ internal static class ClientTls
     // names that address.
     internal static SslPolicyErrors NameErrors(string host, X509Certificate? certificate, SslPolicyErrors errors)
     {
-        if (Address(host) is not { } address || certificate is null)
+        if (KnownHosts.AddressOf(host) is not { } address || certificate is null)
             return errors;
         // SslStream hands over an X509Certificate2.
         var matches = certificate is X509Certificate2 full && full.MatchesHostname(address.ToString());
         const SslPolicyErrors Mismatch = SslPolicyErrors.RemoteCertificateNameMismatch;
         return matches ? errors & ~Mismatch : errors | Mismatch;
     }
-
-    static IPAddress? Address(string host) =>
-        IPAddress.TryParse(host.Trim().TrimStart('[').TrimEnd(']'), out var address) ? address : null;
 }

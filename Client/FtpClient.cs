@@ -398,7 +398,6 @@ internal sealed class FtpClient : IAsyncDisposable
     // socket's own or, under PROT P, a TLS stream over it.
     sealed class DataLink(Socket socket) : IAsyncDisposable
     {
-        public Socket Socket => socket;
         public Stream Stream { get; private set; } = new NetworkStream(socket, ownsSocket: true);
 
         // The same options as the control connection's handshake: that is what lets the server see this one resume it.

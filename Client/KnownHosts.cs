@@ -38,13 +38,17 @@ internal sealed class KnownHosts(string path)
     public string Path => path;
 
     /// <summary>How a server is written in the file: lower-case host, IPv6 in brackets, then the port.</summary>
-    public static string Key(string host, int port)
+    public static string Key(string host, int port) => AddressOf(host) switch
     {
-        var bare = host.Trim().TrimStart('[').TrimEnd(']');
-        return IPAddress.TryParse(bare, out var address)
-            ? address.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{address}]:{port}" : $"{address}:{port}"
-            : $"{bare.ToLowerInvariant()}:{port}";
-    }
+        { AddressFamily: AddressFamily.InterNetworkV6 } v6 => $"[{v6}]:{port}",
+        { } address => $"{address}:{port}",
+        null => $"{Bare(host).ToLowerInvariant()}:{port}",
+    };
+
+    /// <summary>The host as an IP address (IPv6 with or without brackets); null for a host name.</summary>
+    public static IPAddress? AddressOf(string host) => IPAddress.TryParse(Bare(host), out var address) ? address : null;
+
+    private static string Bare(string host) => host.Trim().TrimStart('[').TrimEnd(']');
 
     /// <summary>Compares a server's certificate fingerprint with the file.</summary>
     public HostLookup Lookup(string host, int port, string fingerprint)

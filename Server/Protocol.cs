@@ -338,8 +338,8 @@ public sealed record ServerOptions(string Banner, bool AllowOverwrite, string Se
 /// <summary>Everything a handler may read besides the session: the table in force, the options and the time.</summary>
 public sealed record Context(CommandTable Commands, ServerOptions Options, DateTimeOffset Now)
 {
-    /// <summary>The users whose account overrides the server's TLS policy (<c>tls</c> in users.toml), by name.</summary>
-    public ImmutableDictionary<string, TlsRequirement> UserTls { get; init; } = ImmutableDictionary<string, TlsRequirement>.Empty;
+    /// <summary>The TLS rule of an account by name (<c>tls</c> in users.toml); <see cref="TlsRequirement.Server"/> for no override.</summary>
+    public Func<string, TlsRequirement> UserTls { get; init; } = _ => TlsRequirement.Server;
 }
 
 /// <summary>A user's own TLS rule, which overrides <c>[tls] plain_allowed_from</c> for that user.</summary>
@@ -893,6 +893,10 @@ public static class Listing
     /// <summary>Mode bits as four octal digits, as ProFTPD's UNIX.mode fact and SITE CHMOD write them: <c>0644</c>.</summary>
     public static string Octal(int mode) => Convert.ToString(mode & MaxMode, 8).PadLeft(4, '0');
 
+    /// <summary>1 to 4 octal digits as mode bits (<c>644</c>, <c>7002</c>); null when it is not that.</summary>
+    public static int? ParseOctal(string text) =>
+        text.Length is 0 or > 4 || !text.All(c => c is >= '0' and <= '7') ? null : Convert.ToInt32(text, 8);
+
     /// <summary>The highest mode SITE CHMOD takes: octal 7777.</summary>
     public const int MaxMode = 0b111_111_111_111;
 
@@ -1268,7 +1272,7 @@ public static class Protocol
     private static Outcome User(Context context, Session session, Request request)
     {
         if (session.User is not null) return Out.Reply(session, 530, "Already logged in; reconnect to change user.");
-        var named = session with { UserTls = context.UserTls.GetValueOrDefault(request.Argument, TlsRequirement.Server) };
+        var named = session with { UserTls = context.UserTls(request.Argument) };
         // Refused before PASS, so the password never crosses the network in clear.
         if (!named.Secure && !named.PlainPermitted) return Out.Reply(named with { Login = Login.None }, Reply.EncryptionRequired);
         var awaiting = named with { Login = new Login.AwaitingPassword(request.Argument) };
@@ -1642,17 +1646,11 @@ public static class Protocol
             return Out.Reply(session, 502,
                 "SITE CHMOD is not available: this server runs on Windows, whose files have no Unix permissions.");
         var (head, tail) = Request.SplitFirst(request.Argument.TrimStart());
-        if (tail.Trim().Length == 0 || head.Length is 0 or > 4 || !head.All(c => c is >= '0' and <= '7'))
-            return Out.Reply(session, Reply.Syntax(ChmodUsage));
-        var mode = Convert.ToInt32(head, 8) & ~context.Options.ChmodMask;
-        return WithPath(session, tail, path => path == "/"
-            ? Out.Reply(session, 550, "The permissions of your home folder cannot be changed.")
-            : Out.Do(session, new Effect.SetMode(path, mode), result => result switch
-            {
-                EffectResult.Done => Out.Reply(session, 200, $"SITE CHMOD command successful; mode {Listing.Octal(mode)}."),
-                EffectResult.Failed f => Out.Reply(session, 550, f.Reason),
-                _ => throw Unexpected(result),
-            }));
+        if (tail.Trim().Length == 0 || Listing.ParseOctal(head) is not { } bits) return Out.Reply(session, Reply.Syntax(ChmodUsage));
+        var mode = bits & ~context.Options.ChmodMask;
+        return Simple(session, tail, p => new Effect.SetMode(p, mode),
+            _ => new Reply(200, $"SITE CHMOD command successful; mode {Listing.Octal(mode)}."),
+            "The permissions of your home folder cannot be changed.");
     }
 
     private static Outcome Mlst(Context context, Session session, Request request) =>

@@ -161,9 +161,8 @@ public sealed record ServerConfig
     private static int OctalMask(TomlTableReader section, string key, int fallback)
     {
         var text = section.String(key, Listing.Octal(fallback));
-        if (text.Length is 0 or > 4 || !text.All(c => c is >= '0' and <= '7'))
-            throw section.Error(key, $"{key} must be 1 to 4 octal digits as a string, like \"7002\" (got \"{text}\")");
-        return Convert.ToInt32(text, 8);
+        return Listing.ParseOctal(text)
+            ?? throw section.Error(key, $"{key} must be 1 to 4 octal digits as a string, like \"7002\" (got \"{text}\")");
     }
 
     private static ServerConfig ReadPassive(ServerConfig config, TomlTableReader passive)

@@ -269,7 +269,8 @@ internal abstract class TransferEnd : IDisposable
             if (_inPlace) return Stored(received, receive.Path);
             try
             {
-                var replaced = receive.Mode != WriteMode.Unique
+                // Only a cap needs to know what the upload replaced: the common upload pays no extra look at the disk.
+                var replaced = _cap is not null && receive.Mode != WriteMode.Unique
                     && UserFiles.Describe(_physical) is { IsDirectory: false } old ? old.Size : 0;
                 var placed = UserFiles.Place(_target, _physical, receive.Mode);
                 _cap?.Settle(placed is null ? 0 : _written - replaced);

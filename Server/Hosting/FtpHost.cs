@@ -9,8 +9,7 @@ namespace ScriptFtp;
 internal sealed class FtpHost
 {
     private volatile IServerHooks _hooks = new NoHooks(Protocol.BuiltIns);
-    private volatile UserTlsCache _userTls =
-        new(ImmutableDictionary<string, UserAccount>.Empty, ImmutableDictionary<string, TlsRequirement>.Empty);
+    private readonly Func<string, TlsRequirement> _userTls; // one delegate for every Context, not one per command
 
     public FtpHost(ServerConfig config, ILogger log, UserStore users, LoginGuard guard, TimeProvider time, CancellationToken stopping)
     {
@@ -21,6 +20,7 @@ internal sealed class FtpHost
         Time = time;
         Stopping = stopping;
         Authentication = new Authentication(users, guard, config.LoginDelay, time);
+        _userTls = UserTls;
         Administration = new Administration(users, guard, () => Sessions.Count, time);
     }
 
@@ -44,21 +44,9 @@ internal sealed class FtpHost
     }
 
     /// <summary>What a handler may read besides the session, now.</summary>
-    public Context Context() => new(_hooks.Commands, Config.Options, Time.GetUtcNow()) { UserTls = UserTlsRules() };
+    public Context Context() => new(_hooks.Commands, Config.Options, Time.GetUtcNow()) { UserTls = _userTls };
 
-    // Built once per users-file snapshot, not per command: most files have no override at all.
-    private ImmutableDictionary<string, TlsRequirement> UserTlsRules()
-    {
-        var accounts = Users.Users;
-        var cached = _userTls;
-        if (ReferenceEquals(cached.From, accounts)) return cached.Rules;
-        var rules = accounts.Where(a => a.Value.Tls != TlsRequirement.Server)
-            .ToImmutableDictionary(a => a.Key, a => a.Value.Tls, StringComparer.Ordinal);
-        _userTls = new UserTlsCache(accounts, rules);
-        return rules;
-    }
-
-    private sealed record UserTlsCache(ImmutableDictionary<string, UserAccount> From, ImmutableDictionary<string, TlsRequirement> Rules);
+    private TlsRequirement UserTls(string name) => Users.Users.TryGetValue(name, out var account) ? account.Tls : TlsRequirement.Server;
 
     /// <summary>A user's account as the users file has it now; null when it was deleted.</summary>
     public UserView? Account(string name) => Authentication.View(Users.Users, name);

@@ -43,7 +43,6 @@ internal sealed class FtpServer : IAsyncDisposable
     public static FtpServer Start(ServerConfig config, ILogger log, UserStore users, Func<FtpHost, IServerHooks>? hooks = null,
         TimeProvider? time = null)
     {
-        StartupError.CheckRoot(config.Root);
         if (config.Certificate is not null && StartupError.SamePorts(config.Port, config.ImplicitPort) is { } same)
             throw new StartupException(same);
         var clock = time ?? TimeProvider.System;

@@ -51,8 +51,11 @@ internal sealed class PluginCache(string folder, ILogger log)
         byte[] bytes;
         try
         {
-            if (!File.Exists(path)) return null;
             bytes = File.ReadAllBytes(path);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -83,7 +83,7 @@ internal sealed class UserStore : IDisposable
             store.StartWatching();
             // Made now, not at the first unknown name: that login would take two hashes and so tell the name is unknown.
             _ = Passwords.DummyHash;
-            HashSlots.GiveBackMemory();
+            store._hashing.GiveBackWhenIdle();
             store._log.Information("Loaded {Count} users from {Path}", users.Count, path);
             return store;
         }
@@ -246,6 +246,7 @@ internal sealed class UserStore : IDisposable
             return;
         _disposed = true;
         _watcher?.Dispose();
+        _hashing.Dispose();
     }
 
     // ---------------------------------------------------------------- changes

@@ -552,8 +552,8 @@ public class ProtocolTests
         var want = new DateTime(2021, 3, 4, 5, 6, 7, DateTimeKind.Utc);
         Run(world, session, "MFMT 20210304050607 a b.txt").Replies[0].ShouldBe(new Reply(213, "Modify=20210304050607; a b.txt"));
         world.Performed.Last().ShouldBe(new Effect.SetModified("/a b.txt", want));
-        Run(world, session, "SITE UTIME a b.txt 20000101000000 20210304050607 20000101000000 UTC").Replies[0].Code.ShouldBe(200);
-        world.Performed.Last().ShouldBe(new Effect.SetModified("/a b.txt", want));
+        Run(world, session, "SITE UTIME a b.txt 20000101000000 20210304050608 20000101000000 UTC").Replies[0].Code.ShouldBe(200);
+        world.Performed.Last().ShouldBe(new Effect.SetModified("/a b.txt", want.AddSeconds(1)), "the mtime, the second of three times");
         Run(world, session, "SITE UTIME 202103040506 a b.txt").Replies[0].Code.ShouldBe(200);
         world.Performed.Last().ShouldBe(new Effect.SetModified("/a b.txt", want.AddSeconds(-7)));
         Run(world, session, "MDTM 20210304050607 a b.txt").Replies[0].Code.ShouldBe(213);

@@ -87,8 +87,12 @@ public class TlsRulesTests
     {
         var rules = Tls with
         {
-            UserTls = ImmutableDictionary<string, TlsRequirement>.Empty
-                .Add("camera", TlsRequirement.Optional).Add("careful", TlsRequirement.Required),
+            UserTls = name => name switch
+            {
+                "camera" => TlsRequirement.Optional,
+                "careful" => TlsRequirement.Required,
+                _ => TlsRequirement.Server,
+            },
         };
         var outside = Fresh with { PlainAllowed = false };
         Protocol.Dispatch(rules, outside, Request.Parse("USER camera")!).ShouldBeOfType<Outcome.Respond>()

@@ -91,6 +91,7 @@ public class TimesAndModesTests
         File.CreateSymbolicLink(Path.Combine(server.DemoHome, "link-out"), outside);
         var (secretTime, mineTime, usersTime) =
             (File.GetLastWriteTimeUtc(secret), File.GetLastWriteTimeUtc(mine), File.GetLastWriteTimeUtc(server.UsersFile));
+        var (secretMode, mineMode) = (File.GetUnixFileMode(secret), File.GetUnixFileMode(mine));
 
         await using var reader = await RawFtp.LoginAsync(server.Port, Reader, ReaderPassword);
         (await reader.SendAsync("MFMT 20000101000000 mine.txt")).Code.ShouldBe(550);
@@ -107,12 +108,14 @@ public class TimesAndModesTests
             (await demo.SendAsync($"MDTM 20000101000000 {path}")).Code.ShouldBe(550, path);
             (await demo.SendAsync($"SITE UTIME 200001010000 {path}")).Code.ShouldBe(550, path);
             (await demo.SendAsync($"SITE UTIME {path} 20000101000000 20000101000000 20000101000000 UTC")).Code.ShouldBe(550, path);
-            (await demo.SendAsync($"SITE CHMOD 777 {path}")).Code.ShouldBe(550, path);
+            // A mode the mask lets through, so that an escape would show on disk.
+            (await demo.SendAsync($"SITE CHMOD 600 {path}")).Code.ShouldBe(550, path);
         }
         File.GetLastWriteTimeUtc(secret).ShouldBe(secretTime);
         File.GetLastWriteTimeUtc(server.UsersFile).ShouldBe(usersTime);
         File.GetLastWriteTimeUtc(mine).ShouldBe(mineTime);
-        if (!OperatingSystem.IsWindows()) File.GetUnixFileMode(secret).ShouldNotBe((UnixFileMode)0b111_111_111);
+        File.GetUnixFileMode(secret).ShouldBe(secretMode);
+        File.GetUnixFileMode(mine).ShouldBe(mineMode);
     }
 
     [Test]

@@ -9,12 +9,11 @@ namespace ScriptFtp.Tests.Security;
 [TestFixture]
 public sealed class AddressBanAdminTests
 {
-    private static readonly IPAddress Attacker = IPAddress.Parse("127.0.0.2");
+    private static readonly IPAddress Attacker = Untrusted.Attacker;
 
-    // Only 127.0.0.1 is trusted: failures from 127.0.0.2 count, and the admin's own address can never be banned.
-    private static Task<TestServer> StartAsync() => TestServer.StartAsync(config => config with
+    // Failures from 127.0.0.2 count, and the admin's own address (trusted 127.0.0.1) can never be banned.
+    private static Task<TestServer> StartAsync() => Untrusted.StartAsync(config => config with
     {
-        TrustedNetworks = [AddressRange.Parse("127.0.0.1/32")],
         MaxFailedLogins = 2,
         MaxFailedLoginsPerAddress = 3,
         LoginDelay = TimeSpan.Zero,

@@ -12,11 +12,9 @@ public sealed class DefenceTests
 {
     private const string Demo = TestServer.DemoUser, DemoPass = TestServer.DemoPassword;
     private const string Adm = TestServer.AdminUser, AdmPass = TestServer.AdminPassword;
-    private static readonly IPAddress Attacker = IPAddress.Parse("127.0.0.2");
+    private static readonly IPAddress Attacker = Untrusted.Attacker;
 
-    // Only 127.0.0.1 is trusted, so the attacks from 127.0.0.2 and up are counted.
-    private static Task<TestServer> StartAsync(Func<ServerConfig, ServerConfig> configure) =>
-        TestServer.StartAsync(config => configure(config with { TrustedNetworks = [AddressRange.Parse("127.0.0.1/32")] }));
+    private static Task<TestServer> StartAsync(Func<ServerConfig, ServerConfig> configure) => Untrusted.StartAsync(configure);
 
     [Test]
     public async Task Parallel_guessing_gets_no_more_checks_than_max_failed_logins()

@@ -47,10 +47,10 @@ internal sealed class TlsFtp : IAsyncDisposable
         return client;
     }
 
-    /// <summary>AUTH TLS and the handshake.</summary>
-    public async Task StartTlsAsync()
+    /// <summary>AUTH TLS (or the alias SSL) and the handshake.</summary>
+    public async Task StartTlsAsync(string mechanism = "TLS")
     {
-        (await SendAsync("AUTH TLS")).Code.ShouldBe(234);
+        (await SendAsync($"AUTH {mechanism}")).Code.ShouldBe(234);
         _tls = new SslStream(_tcp.GetStream(), false, (_, _, _, _) => true);
         await _tls.AuthenticateAsClientAsync(_host);
         _reader = new StreamReader(_tls, Encoding.ASCII);
